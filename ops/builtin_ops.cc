@@ -1,0 +1,42 @@
+// The list of built-in op families (TFLite's register.cc): explicit calls,
+// no static initialisers, which static archives would silently drop.
+#include "ops/builtin_ops.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include <hwy/targets.h>
+
+#include "runtime/core/registry.h"
+
+namespace tessera {
+namespace ops {
+
+Status RegisterBuiltinOps(OpRegistrar& registrar) {
+  TSR_RETURN_IF_ERROR(RegisterElementwiseOps(registrar));
+  TSR_RETURN_IF_ERROR(RegisterGemmOps(registrar));
+  TSR_RETURN_IF_ERROR(RegisterSoftmaxOps(registrar));
+  return Status::Ok();
+}
+
+}  // namespace ops
+
+const OpRegistry& BuiltinOpRegistry() {
+  static const OpRegistry* const registry = [] {
+    // Pick the best SIMD target once, before any kernel dispatches.
+    hwy::GetChosenTarget().Update(hwy::SupportedTargets());
+    auto* r = new OpRegistry();
+    r->set_owner("builtin");
+    const Status status = ops::RegisterBuiltinOps(*r);
+    if (!status.ok()) {
+      // A malformed built-in declaration is a bug in this build, caught by
+      // every test run; there is no user input involved.
+      std::fprintf(stderr, "tessera: built-in op registration failed: %s\n", status.ToString().c_str());
+      std::abort();
+    }
+    return r;
+  }();
+  return *registry;
+}
+
+}  // namespace tessera

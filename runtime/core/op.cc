@@ -1,0 +1,139 @@
+#include "runtime/core/op.h"
+
+#include <algorithm>
+#include <map>
+
+namespace tessera {
+
+OpCost DefaultCost(const OpContext& ctx) {
+  OpCost cost;
+  for (const TensorInfo* in : ctx.inputs) {
+    if (in != nullptr) cost.bytes_read += static_cast<double>(NumElements(in->shape)) * DTypeSize(in->dtype);
+  }
+  for (const TensorInfo& out : ctx.outputs) {
+    cost.bytes_written += static_cast<double>(NumElements(out.shape)) * DTypeSize(out.dtype);
+  }
+  return cost;
+}
+
+void SerialRunner::ParallelFor(int64_t n, int64_t grain, void (*fn)(void*, int64_t, int64_t), void* ctx) const {
+  if (grain < 1) grain = 1;
+  for (int64_t begin = 0; begin < n; begin += grain) {
+    fn(ctx, begin, begin + grain < n ? begin + grain : n);
+  }
+}
+
+StatusOr<void*> KernelContext::Scratch(size_t bytes) {
+  TSR_ASSIGN_OR_RETURN(AlignedBuffer buffer, AlignedBuffer::Allocate(bytes));
+  void* p = buffer.data();
+  scratch_.push_back(std::move(buffer));
+  return p;
+}
+
+std::string OpDef::DisplayName() const {
+  std::string name = domain.empty() ? op_type : domain + "." + op_type;
+  name += " v" + std::to_string(since_version);
+  if (until_version == kMaxOpVersion) {
+    name += "+";
+  } else if (until_version != since_version) {
+    name += "-" + std::to_string(until_version);
+  }
+  return name;
+}
+
+}  // namespace tessera
+
+namespace tessera {
+
+Status CheckAndFillAttributes(const OpDef& def, AttributeMap& attrs) {
+  for (const auto& [name, value] : attrs.items()) {
+    const AttrDef* decl = nullptr;
+    for (const AttrDef& a : def.attributes) {
+      if (a.name == name) decl = &a;
+    }
+    if (decl == nullptr) {
+      return Error(StatusCode::kInvalidModel, "unknown attribute '", name, "' for ", def.DisplayName());
+    }
+    if (value.type != decl->type) {
+      return Error(StatusCode::kInvalidModel, "attribute '", name, "' has type ", AttrTypeName(value.type),
+                   ", expected ", AttrTypeName(decl->type));
+    }
+  }
+  for (const AttrDef& a : def.attributes) {
+    if (attrs.Has(a.name)) continue;
+    if (a.required) return Error(StatusCode::kInvalidModel, "missing required attribute '", a.name, "'");
+    if (a.default_value.type != AttrType::kUndefined) attrs.Set(a.name, a.default_value);
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+// Index range of node slots that param `p` of `params` covers, given the
+// node has `count` slots.
+std::pair<size_t, size_t> SlotRange(const std::vector<ParamDef>& params, size_t p, size_t count) {
+  if (params[p].presence == ParamDef::Presence::kVariadic) return {p, count};
+  return {p, p + 1};
+}
+
+std::string DTypeList(const std::vector<DType>& dtypes) {
+  std::string s;
+  for (size_t i = 0; i < dtypes.size(); ++i) {
+    if (i > 0) s += i + 1 == dtypes.size() ? " or " : ", ";
+    s += DTypeName(dtypes[i]);
+  }
+  return s;
+}
+
+}  // namespace
+
+Status CheckSignature(const OpDef& def, const std::vector<const TensorInfo*>& inputs, size_t num_outputs) {
+  const bool variadic_in = !def.inputs.empty() && def.inputs.back().presence == ParamDef::Presence::kVariadic;
+  size_t min_inputs = 0;
+  for (size_t p = 0; p < def.inputs.size(); ++p) {
+    const ParamDef& param = def.inputs[p];
+    if (param.presence == ParamDef::Presence::kRequired) min_inputs = p + 1;
+    if (param.presence == ParamDef::Presence::kVariadic) min_inputs = p + static_cast<size_t>(param.min_count);
+  }
+  if (inputs.size() < min_inputs || (!variadic_in && inputs.size() > def.inputs.size())) {
+    return Error(StatusCode::kInvalidModel, "has ", inputs.size(), " inputs, ", def.DisplayName(), " takes ",
+                 variadic_in ? "at least " : (min_inputs == def.inputs.size() ? "" : "at most "),
+                 variadic_in ? min_inputs : def.inputs.size());
+  }
+  const bool variadic_out =
+      !def.outputs.empty() && def.outputs.back().presence == ParamDef::Presence::kVariadic;
+  if (num_outputs == 0 || (!variadic_out && num_outputs > def.outputs.size())) {
+    return Error(StatusCode::kInvalidModel, "has ", num_outputs, " outputs, ", def.DisplayName(), " produces ",
+                 variadic_out ? "at least 1" : "1 to " + std::to_string(def.outputs.size()));
+  }
+  std::map<std::string, std::pair<DType, std::string>> type_vars;  // var -> (dtype, first param)
+  for (size_t p = 0; p < def.inputs.size(); ++p) {
+    const ParamDef& param = def.inputs[p];
+    const auto [first, last] = SlotRange(def.inputs, p, inputs.size());
+    for (size_t i = first; i < last && i < inputs.size(); ++i) {
+      const TensorInfo* info = inputs[i];
+      if (info == nullptr) {
+        if (param.presence == ParamDef::Presence::kRequired) {
+          return Error(StatusCode::kInvalidModel, "required input '", param.name, "' is missing");
+        }
+        continue;
+      }
+      if (!param.dtypes.empty() &&
+          std::find(param.dtypes.begin(), param.dtypes.end(), info->dtype) == param.dtypes.end()) {
+        return Error(StatusCode::kInvalidModel, "input '", param.name, "' has dtype ", DTypeName(info->dtype),
+                     ", expected ", DTypeList(param.dtypes));
+      }
+      if (!param.type_var.empty()) {
+        auto [it, inserted] = type_vars.emplace(param.type_var, std::make_pair(info->dtype, param.name));
+        if (!inserted && it->second.first != info->dtype) {
+          return Error(StatusCode::kInvalidModel, "input '", param.name, "' has dtype ", DTypeName(info->dtype),
+                       " but '", it->second.second, "' has ", DTypeName(it->second.first),
+                       "; both must match (type ", param.type_var, ")");
+        }
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace tessera

@@ -1,0 +1,201 @@
+// The op interface: everything Tessera knows about an operator.
+//
+// An OpDef declares an op completely: its key (domain, type, version range),
+// its inputs, outputs and attributes, shape inference, cost, and a kernel
+// factory. Graph validation, the planner, the profiler and the executor all
+// work from this declaration alone, so built-in ops and plugin ops are
+// indistinguishable once registered.
+//
+// Lifecycle of a kernel:
+//   load:  graph validation -> InferShapes (dims may be kDynamicDim)
+//          -> CreateKernel (once per node; may prepack constant inputs)
+//   run:   InferShapes again with the session's concrete input shapes,
+//          outputs allocated by the host, then Kernel::Run.
+// A Kernel is immutable after creation and shared by every session, so Run
+// is const and all per-call state lives in the KernelContext.
+#ifndef TESSERA_RUNTIME_CORE_OP_H_
+#define TESSERA_RUNTIME_CORE_OP_H_
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/core/attributes.h"
+#include "runtime/core/dtype.h"
+#include "runtime/core/status.h"
+#include "runtime/core/tensor.h"
+
+namespace tessera {
+
+// Domain of ONNX's standard ops ("ai.onnx" in a file is read as this).
+inline constexpr const char* kOnnxDomain = "";
+// Domain of Tessera's own ops (fused attention and the like).
+inline constexpr const char* kTesseraDomain = "tessera";
+inline constexpr int32_t kMaxOpVersion = std::numeric_limits<int32_t>::max();
+
+struct ParamDef {
+  enum class Presence { kRequired, kOptional, kVariadic };
+
+  std::string name;
+  Presence presence = Presence::kRequired;
+  // Allowed element types; empty means any.
+  std::vector<DType> dtypes;
+  // Params that name the same non-empty type_var must have the same dtype
+  // (ONNX's type constraints, e.g. "T" for A, B and Y of MatMul).
+  std::string type_var;
+  // For kVariadic (only the last param may be): the fewest accepted.
+  int32_t min_count = 1;
+};
+
+struct AttrDef {
+  std::string name;
+  AttrType type = AttrType::kUndefined;
+  bool required = false;
+  // Filled into the node when the attribute is absent and not required;
+  // kUndefined means "no default" (the op checks Has()).
+  Attribute default_value;
+};
+
+// What an op sees of its node outside Run: at load (shapes may hold
+// kDynamicDim) and when a session plans concrete shapes.
+struct OpContext {
+  std::string node_name;
+  const AttributeMap* attrs = nullptr;
+  // One entry per input slot; nullptr for an omitted optional input.
+  std::vector<const TensorInfo*> inputs;
+  // Same length as inputs; the value where the input is a constant (weights).
+  std::vector<const Tensor*> constants;
+  // One entry per output slot. InferShapes fills them; Cost and
+  // CreateKernel read them.
+  std::vector<TensorInfo> outputs;
+
+  bool has_input(size_t i) const { return i < inputs.size() && inputs[i] != nullptr; }
+  const TensorInfo& input(size_t i) const { return *inputs[i]; }
+  const Tensor* constant(size_t i) const { return i < constants.size() ? constants[i] : nullptr; }
+};
+
+// Work of one node execution, the single source for the profiler,
+// benchmarks and roofline reports.
+struct OpCost {
+  double flops = 0;
+  double bytes_read = 0;
+  double bytes_written = 0;
+};
+
+// Bytes of all present inputs and outputs, no FLOPs: a default for data
+// movement ops. Requires static shapes.
+OpCost DefaultCost(const OpContext& ctx);
+
+// Lent by the host to a running kernel. Implemented by the runtime on the
+// session's TBB arena; the same service reaches plugins through the C ABI.
+class ParallelRunner {
+ public:
+  virtual ~ParallelRunner() = default;
+  // Calls fn(ctx, begin, end) over chunks that tile [0, n). Chunk bounds
+  // depend only on n and grain (never on the thread count), and every chunk
+  // has at most `grain` items. Returns after all chunks ran.
+  virtual void ParallelFor(int64_t n, int64_t grain, void (*fn)(void* ctx, int64_t begin, int64_t end),
+                           void* ctx) const = 0;
+};
+
+// Runs everything on the calling thread, in order. For tests and tools.
+class SerialRunner final : public ParallelRunner {
+ public:
+  void ParallelFor(int64_t n, int64_t grain, void (*fn)(void*, int64_t, int64_t), void* ctx) const override;
+};
+
+class KernelContext {
+ public:
+  KernelContext(std::vector<const Tensor*> inputs, std::vector<Tensor*> outputs, const ParallelRunner* runner)
+      : inputs_(std::move(inputs)), outputs_(std::move(outputs)), runner_(runner) {}
+
+  size_t num_inputs() const { return inputs_.size(); }
+  size_t num_outputs() const { return outputs_.size(); }
+  // nullptr for an omitted optional input.
+  const Tensor* input(size_t i) const { return i < inputs_.size() ? inputs_[i] : nullptr; }
+  // Allocated by the host with the inferred shape; nullptr where the node
+  // omits that output.
+  Tensor* output(size_t i) const { return i < outputs_.size() ? outputs_[i] : nullptr; }
+
+  // fn(begin, end) over [0, n) in chunks of at most `grain` items. Chunk
+  // bounds never depend on the thread count; a kernel keeps results
+  // bitwise thread-invariant by never combining partial results across
+  // chunks in an order that depends on scheduling.
+  template <typename Fn>
+  void ParallelFor(int64_t n, int64_t grain, const Fn& fn) const {
+    if (n <= 0) return;
+    if (grain < 1) grain = 1;
+    if (n <= grain || runner_ == nullptr) {
+      fn(int64_t{0}, n);
+      return;
+    }
+    runner_->ParallelFor(
+        n, grain,
+        [](void* c, int64_t begin, int64_t end) { (*static_cast<const Fn*>(c))(begin, end); },
+        const_cast<void*>(static_cast<const void*>(&fn)));
+  }
+
+  // 64-byte-aligned memory that lives until Run returns.
+  StatusOr<void*> Scratch(size_t bytes);
+
+  const ParallelRunner* runner() const { return runner_; }
+
+ private:
+  std::vector<const Tensor*> inputs_;
+  std::vector<Tensor*> outputs_;
+  const ParallelRunner* runner_;
+  std::vector<AlignedBuffer> scratch_;
+};
+
+class Kernel {
+ public:
+  virtual ~Kernel() = default;
+  virtual Status Run(KernelContext& ctx) const = 0;
+};
+
+struct OpDef {
+  std::string domain = kOnnxDomain;
+  std::string op_type;
+  // Inclusive range of op-set versions this definition implements.
+  int32_t since_version = 1;
+  int32_t until_version = kMaxOpVersion;
+
+  std::vector<ParamDef> inputs;
+  std::vector<ParamDef> outputs;
+  std::vector<AttrDef> attributes;
+
+  // Fills ctx.outputs from inputs and attributes; fails with a message that
+  // names the offending input or attribute (the caller adds the node).
+  std::function<Status(OpContext& ctx)> infer_shapes;
+  // FLOPs and bytes for concrete shapes; DefaultCost when unset.
+  std::function<OpCost(const OpContext& ctx)> cost;
+  std::function<StatusOr<std::unique_ptr<Kernel>>(const OpContext& ctx)> create_kernel;
+
+  // "Softmax v13+" / "tessera.Attention v1" for messages.
+  std::string DisplayName() const;
+};
+
+// Checks a node's attributes against the declaration (known names, types,
+// required ones present) and fills in declared defaults. Messages name the
+// attribute; the caller adds the node.
+Status CheckAndFillAttributes(const OpDef& def, AttributeMap& attrs);
+
+// Checks input/output counts, presence and dtypes (incl. type_var
+// agreement) of a node against the declaration. `inputs[i]` is nullptr for an
+// omitted input. Messages name the param; the caller adds the node.
+Status CheckSignature(const OpDef& def, const std::vector<const TensorInfo*>& inputs, size_t num_outputs);
+
+// Where op families register their ops; the plugin loader adapts into the
+// same interface, so a built-in op is a plugin that happens to be linked in.
+class OpRegistrar {
+ public:
+  virtual ~OpRegistrar() = default;
+  virtual Status Register(OpDef def) = 0;
+};
+
+}  // namespace tessera
+
+#endif  // TESSERA_RUNTIME_CORE_OP_H_

@@ -1,0 +1,44 @@
+#include "runtime/threading.h"
+
+#include <tbb/blocked_range.h>
+#include <tbb/info.h>
+#include <tbb/parallel_for.h>
+#include <tbb/partitioner.h>
+#include <tbb/task_arena.h>
+
+namespace tessera {
+
+void TbbRunner::ParallelFor(int64_t n, int64_t grain, void (*fn)(void*, int64_t, int64_t), void* ctx) const {
+  if (n <= 0) return;
+  if (grain < 1) grain = 1;
+  const int64_t chunks = (n + grain - 1) / grain;
+  // One task per fixed chunk: simple_partitioner with grain 1 never merges
+  // chunks, so the work each call of fn sees is the same at any thread count.
+  tbb::parallel_for(
+      tbb::blocked_range<int64_t>(0, chunks, 1),
+      [&](const tbb::blocked_range<int64_t>& r) {
+        for (int64_t c = r.begin(); c != r.end(); ++c) {
+          const int64_t begin = c * grain;
+          fn(ctx, begin, begin + grain < n ? begin + grain : n);
+        }
+      },
+      tbb::simple_partitioner());
+}
+
+struct ThreadArena::Impl {
+  explicit Impl(int n) : arena(n) {}
+  tbb::task_arena arena;
+};
+
+ThreadArena::ThreadArena(int num_threads)
+    : impl_(std::make_unique<Impl>(num_threads > 0 ? num_threads : DefaultThreadCount())) {}
+
+ThreadArena::~ThreadArena() = default;
+
+int ThreadArena::num_threads() const { return impl_->arena.max_concurrency(); }
+
+void ThreadArena::Execute(const std::function<void()>& fn) { impl_->arena.execute(fn); }
+
+int DefaultThreadCount() { return tbb::info::default_concurrency(); }
+
+}  // namespace tessera
