@@ -1,0 +1,178 @@
+// Per-target entry points of the GEMM family, their dispatchers, and the
+// target-independent parts (packing, parameter checks, work splitting). The
+// maths, the packed layout and the partitioning rule are described at the
+// top of gemm-inl.h.
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "ops/gemm/gemm.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+#include "ops/gemm/gemm-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace tessera::ops {
+namespace HWY_NAMESPACE {
+
+int64_t GemmF32PanelWidthKernel() { return PanelWidthF32(); }
+
+// Work items [begin, end) of `count` products of equal shape, numbered
+// product-major: item = product * tiles_per_product + tile.
+void GemmF32TilesKernel(const GemmF32Params* params, int64_t count, int64_t begin, int64_t end) {
+  (void)count;
+  const GemmTiling t = TilingOf(params[0]);
+  const int64_t per_product = t.tiles();
+  while (begin < end) {
+    const int64_t product = begin / per_product;
+    const int64_t tile = begin % per_product;
+    const int64_t stop = (end - product * per_product) < per_product ? (end - product * per_product) : per_product;
+    GemmTilesF32(params[product], t, tile, stop);
+    begin = product * per_product + stop;
+  }
+}
+
+// NOLINTNEXTLINE(google-readability-namespace-comments)
+}  // namespace HWY_NAMESPACE
+}  // namespace tessera::ops
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+
+#include <algorithm>
+#include <cstring>
+
+namespace tessera::ops {
+
+HWY_EXPORT(GemmF32PanelWidthKernel);
+HWY_EXPORT(GemmF32TilesKernel);
+
+namespace {
+
+// FLOPs per ParallelFor chunk: ~2^18 FLOPs is tens of microseconds on one
+// core, which amortises a TBB task (~1 us) while still giving small
+// products a few chunks per thread.
+constexpr double kChunkFlops = 1 << 18;
+
+// Matrices with fewer floats than this pack on the calling thread.
+constexpr int64_t kParallelPackFloats = 1 << 16;
+
+template <typename Fn>
+void RunChunks(const ParallelRunner* runner, int64_t n, int64_t grain, const Fn& fn) {
+  if (n <= 0) return;
+  if (runner == nullptr || n <= grain) {
+    fn(int64_t{0}, n);
+    return;
+  }
+  runner->ParallelFor(
+      n, grain, [](void* c, int64_t begin, int64_t end) { (*static_cast<const Fn*>(c))(begin, end); },
+      const_cast<void*>(static_cast<const void*>(&fn)));
+}
+
+Status CheckParams(const GemmF32Params& p, const GemmF32Params& first, int64_t panel_width) {
+  if (p.m < 0 || p.n < 0 || p.k < 0) {
+    return Error(StatusCode::kInternal, "GemmF32: negative size m=", p.m, " n=", p.n, " k=", p.k);
+  }
+  if (p.m != first.m || p.n != first.n || p.k != first.k) {
+    return Error(StatusCode::kInternal, "GemmF32Batch: products differ in shape");
+  }
+  if (p.b.k != p.k || p.b.n != p.n) {
+    return Error(StatusCode::kInternal, "GemmF32: packed B is [", p.b.k, ", ", p.b.n, "], expected [", p.k, ", ",
+                 p.n, "]");
+  }
+  if (p.b.panel_width != panel_width) {
+    return Error(StatusCode::kInternal, "GemmF32: B was packed with panel width ", p.b.panel_width,
+                 " but the current SIMD target uses ", panel_width, "; repack it");
+  }
+  if (p.m == 0 || p.n == 0) return Status::Ok();
+  if (p.y == nullptr || p.ldy < p.n) return Error(StatusCode::kInternal, "GemmF32: bad output (ldy ", p.ldy, ")");
+  if (p.k > 0) {
+    if (p.a == nullptr || p.b.data == nullptr) return Error(StatusCode::kInternal, "GemmF32: null operand");
+    if (p.lda < (p.trans_a ? p.m : p.k)) return Error(StatusCode::kInternal, "GemmF32: lda ", p.lda, " too small");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+int64_t GemmF32PanelWidth() { return HWY_DYNAMIC_DISPATCH(GemmF32PanelWidthKernel)(); }
+
+int64_t PackedBF32Floats(int64_t k, int64_t n, int64_t panel_width) {
+  return ((n + panel_width - 1) / panel_width) * k * panel_width;
+}
+
+void PackBF32(const float* b, int64_t ldb, bool trans_b, int64_t k, int64_t n, int64_t panel_width, float* packed,
+              const ParallelRunner* runner) {
+  const int64_t panels = (n + panel_width - 1) / panel_width;
+  const auto pack_panels = [&](int64_t begin, int64_t end) {
+    for (int64_t panel = begin; panel < end; ++panel) {
+      float* out = packed + panel * k * panel_width;
+      const int64_t col0 = panel * panel_width;
+      const int64_t cols = std::min(panel_width, n - col0);
+      for (int64_t q = 0; q < k; ++q, out += panel_width) {
+        if (!trans_b) {
+          std::memcpy(out, b + q * ldb + col0, static_cast<size_t>(cols) * sizeof(float));
+        } else {
+          for (int64_t j = 0; j < cols; ++j) out[j] = b[(col0 + j) * ldb + q];
+        }
+        std::fill(out + cols, out + panel_width, 0.0f);
+      }
+    }
+  };
+  const int64_t grain = std::max<int64_t>(1, kParallelPackFloats / std::max<int64_t>(1, k * panel_width));
+  RunChunks(PackedBF32Floats(k, n, panel_width) >= kParallelPackFloats ? runner : nullptr, panels, grain,
+            pack_panels);
+}
+
+StatusOr<PackedBF32> PackedBF32::Pack(const float* b, int64_t ldb, bool trans_b, int64_t k, int64_t n, int64_t count,
+                                      int64_t batch_stride, const ParallelRunner* runner) {
+  if (k < 0 || n < 0 || count < 0) {
+    return Error(StatusCode::kInternal, "PackedBF32: negative size k=", k, " n=", n, " count=", count);
+  }
+  PackedBF32 result;
+  result.k_ = k;
+  result.n_ = n;
+  result.count_ = count;
+  result.panel_width_ = GemmF32PanelWidth();
+  result.matrix_floats_ = PackedBF32Floats(k, n, result.panel_width_);
+  TSR_ASSIGN_OR_RETURN(
+      result.storage_,
+      AlignedBuffer::Allocate(static_cast<size_t>(result.matrix_floats_ * count) * sizeof(float)));
+  for (int64_t i = 0; i < count; ++i) {
+    PackBF32(b + i * batch_stride, ldb, trans_b, k, n, result.panel_width_,
+             static_cast<float*>(result.storage_.data()) + i * result.matrix_floats_, runner);
+  }
+  return result;
+}
+
+PackedBF32View PackedBF32::view(int64_t i) const {
+  PackedBF32View v;
+  v.data = static_cast<const float*>(storage_.data()) + i * matrix_floats_;
+  v.k = k_;
+  v.n = n_;
+  v.panel_width = panel_width_;
+  return v;
+}
+
+Status GemmF32(const GemmF32Params& params, const ParallelRunner* runner) {
+  return GemmF32Batch(&params, 1, runner);
+}
+
+Status GemmF32Batch(const GemmF32Params* params, int64_t count, const ParallelRunner* runner) {
+  if (count <= 0) return Status::Ok();
+  const int64_t panel_width = GemmF32PanelWidth();
+  for (int64_t i = 0; i < count; ++i) TSR_RETURN_IF_ERROR(CheckParams(params[i], params[0], panel_width));
+  const GemmF32Params& p = params[0];
+  if (p.m == 0 || p.n == 0) return Status::Ok();
+  const int64_t row_blocks = (p.m + kGemmTileRows - 1) / kGemmTileRows;
+  const int64_t panels = (p.n + panel_width - 1) / panel_width;
+  const int64_t items = count * row_blocks * panels;
+  const double tile_flops = 2.0 * kGemmTileRows * static_cast<double>(panel_width) * static_cast<double>(std::max<int64_t>(p.k, 1));
+  const int64_t grain = std::max<int64_t>(1, static_cast<int64_t>(kChunkFlops / tile_flops));
+  RunChunks(runner, items, grain, [&](int64_t begin, int64_t end) {
+    HWY_DYNAMIC_DISPATCH(GemmF32TilesKernel)(params, count, begin, end);
+  });
+  return Status::Ok();
+}
+
+}  // namespace tessera::ops
+
+#endif  // HWY_ONCE

@@ -1,0 +1,139 @@
+// GEMM kernels (f32): Y = alpha * op(A) * B + beta * C, with B packed once
+// into the micro-kernel's panel layout.
+//
+// This is the entry point other families reuse (MatMul and Gemm here; the
+// input projections of RNN/GRU/LSTM and the products inside attention
+// later): pack the weights with PackBF32 (once, at kernel creation, when they
+// are constant), then call GemmF32 / GemmF32Batch with a GemmF32Params per
+// product. Each call dispatches once to the best Highway target (gemm.cc)
+// and splits the output tiles over the host's ParallelRunner. Every output
+// element is computed by one thread with the same sequence of operations
+// whatever the thread count, so results are bitwise thread-invariant. The
+// maths, the packed layout and the tail contract are described at the top
+// of gemm-inl.h.
+//
+// No Highway types appear here.
+#ifndef TESSERA_OPS_GEMM_GEMM_H_
+#define TESSERA_OPS_GEMM_GEMM_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "runtime/core/op.h"
+#include "runtime/core/status.h"
+#include "runtime/core/tensor.h"
+
+namespace tessera::ops {
+
+// ---------------------------------------------------------------------------
+// Packed B.
+//
+// A [k, n] matrix is stored as ceil(n / panel_width) panels; panel p holds
+// columns [p * panel_width, (p + 1) * panel_width) as k rows of panel_width
+// contiguous floats (K-major), zero-padded past column n. The panel width is
+// a property of the SIMD target (a fixed number of vectors), so a packed B
+// records the width it was packed with, and GemmF32 refuses a packed B whose
+// width the current target does not use (callers then repack; only tests
+// switch targets after packing).
+
+// Floats per panel row for the target GemmF32 dispatches to now.
+int64_t GemmF32PanelWidth();
+
+// Floats a packed [k, n] matrix occupies with the given panel width.
+int64_t PackedBF32Floats(int64_t k, int64_t n, int64_t panel_width);
+
+// A view of packed B; `data` is 64-byte aligned (kTensorAlignment) and
+// holds PackedBF32Floats(k, n, panel_width) floats.
+struct PackedBF32View {
+  const float* data = nullptr;
+  int64_t k = 0;
+  int64_t n = 0;
+  int64_t panel_width = 0;
+};
+
+// Packs op(B) into `packed` (64-byte aligned, PackedBF32Floats floats):
+// op(B) = B when !trans_b, where `b` is [k, n] with row stride ldb >= n;
+// op(B) = B^T when trans_b, where `b` is [n, k] with row stride ldb >= k.
+// Panels are packed in parallel on `runner` when it is non-null and the
+// matrix is large; the result does not depend on it.
+void PackBF32(const float* b, int64_t ldb, bool trans_b, int64_t k, int64_t n, int64_t panel_width,
+              float* packed, const ParallelRunner* runner = nullptr);
+
+// Owns one or more packed matrices of equal [k, n] (e.g. the batch of a
+// constant 3-D MatMul weight), packed for the current target.
+class PackedBF32 {
+ public:
+  PackedBF32() = default;
+
+  // Packs `count` matrices, matrix i starting at b + i * batch_stride
+  // (floats); the other arguments as PackBF32.
+  static StatusOr<PackedBF32> Pack(const float* b, int64_t ldb, bool trans_b, int64_t k, int64_t n,
+                                   int64_t count = 1, int64_t batch_stride = 0,
+                                   const ParallelRunner* runner = nullptr);
+
+  int64_t count() const { return count_; }
+  int64_t panel_width() const { return panel_width_; }
+  PackedBF32View view(int64_t i = 0) const;
+
+ private:
+  AlignedBuffer storage_;
+  int64_t k_ = 0;
+  int64_t n_ = 0;
+  int64_t panel_width_ = 0;
+  int64_t count_ = 0;
+  int64_t matrix_floats_ = 0;
+};
+
+// ---------------------------------------------------------------------------
+// The product.
+
+// Rows of Y per micro-kernel tile (the same on every target; the tile's
+// width is the panel width).
+inline constexpr int64_t kGemmTileRows = 6;
+
+// One product Y[m, n] = alpha * op(A) * B + beta * C.
+struct GemmF32Params {
+  int64_t m = 0;
+  int64_t n = 0;
+  int64_t k = 0;
+
+  // op(A) = A when !trans_a: A is [m, k], row stride lda >= k.
+  // op(A) = A^T when trans_a: A is [k, m], row stride lda >= m.
+  const float* a = nullptr;
+  int64_t lda = 0;
+  bool trans_a = false;
+
+  // B as [k, n], packed; b.k and b.n must equal k and n.
+  PackedBF32View b;
+
+  float alpha = 1.0f;
+
+  // C (bias), broadcast over [m, n]: element (i, j) is
+  // c[i * c_stride_m + j * c_stride_n]. A stride of 0 repeats along that
+  // axis: (n, 1) full matrix, (0, 1) row vector, (1, 0) column vector,
+  // (0, 0) scalar. Unused when c is null or beta == 0 (then C is not read,
+  // as in BLAS, so NaNs in an ignored C do not propagate).
+  const float* c = nullptr;
+  int64_t c_stride_m = 0;
+  int64_t c_stride_n = 0;
+  float beta = 1.0f;
+
+  // Y is [m, n] with row stride ldy >= n; it must not overlap A, B or C.
+  float* y = nullptr;
+  int64_t ldy = 0;
+};
+
+// Runs one product; tiles are spread over `runner` (null: the calling
+// thread) with a grain sized so that small products stay on one thread.
+// Fails (kInternal) when the params are inconsistent or B was packed for a
+// panel width the current target does not use.
+Status GemmF32(const GemmF32Params& params, const ParallelRunner* runner);
+
+// Runs `count` products of equal m, n and k (e.g. the batch of a batched
+// MatMul) as one parallel loop over (product, tile), so a batch of small
+// products still fills the threads.
+Status GemmF32Batch(const GemmF32Params* params, int64_t count, const ParallelRunner* runner);
+
+}  // namespace tessera::ops
+
+#endif  // TESSERA_OPS_GEMM_GEMM_H_
