@@ -1,1 +1,102 @@
-// placeholder
+#include "runtime/model.h"
+
+#include <map>
+
+#include "graph/shape_inference.h"
+
+namespace tessera::runtime {
+
+Model::Model(std::unique_ptr<graph::Graph> graph) : graph_(std::move(graph)), reachability_(*graph_) {}
+
+Status Model::CreateKernels() {
+  std::vector<TensorInfo> infos;
+  for (const graph::Value& v : graph_->values) infos.push_back(v.info);
+  for (const graph::Node& node : graph_->nodes) {
+    OpContext ctx = graph::MakeOpContext(*graph_, node, infos);
+    for (size_t o = 0; o < node.outputs.size(); ++o) {
+      if (node.outputs[o] >= 0) ctx.outputs[o] = infos[static_cast<size_t>(node.outputs[o])];
+    }
+    auto kernel = node.def->create_kernel(ctx);
+    if (!kernel.ok()) return kernel.status().WithContext(graph::NodeLabel(node));
+    kernels_.push_back(std::move(kernel).value());
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::shared_ptr<const Model>> Model::LoadFromFile(const std::string& path, const ModelOptions& options) {
+  TSR_ASSIGN_OR_RETURN(std::unique_ptr<graph::Graph> graph, graph::LoadGraphFromFile(path, options.load));
+  std::shared_ptr<Model> model(new Model(std::move(graph)));
+  TSR_RETURN_IF_ERROR(model->CreateKernels().WithContext(path));
+  return std::shared_ptr<const Model>(std::move(model));
+}
+
+StatusOr<std::shared_ptr<const Model>> Model::LoadFromBuffer(const void* data, size_t size,
+                                                            const ModelOptions& options) {
+  TSR_ASSIGN_OR_RETURN(std::unique_ptr<graph::Graph> graph, graph::LoadGraphFromBuffer(data, size, options.load));
+  std::shared_ptr<Model> model(new Model(std::move(graph)));
+  TSR_RETURN_IF_ERROR(model->CreateKernels().WithContext("<buffer>"));
+  return std::shared_ptr<const Model>(std::move(model));
+}
+
+StatusOr<std::vector<TensorInfo>> Model::InferStaticShapes(const std::vector<Shape>& input_shapes) const {
+  const graph::Graph& g = *graph_;
+  std::vector<TensorInfo> infos;
+  infos.reserve(g.values.size());
+  for (const graph::Value& v : g.values) infos.push_back(v.info);
+  // Named dims must agree across inputs ("batch" is one number per run).
+  std::map<std::string, std::pair<int64_t, std::string>> bound;
+  for (size_t i = 0; i < g.inputs.size(); ++i) {
+    const graph::Value& v = g.values[static_cast<size_t>(g.inputs[i])];
+    const Shape& shape = input_shapes[i];
+    if (shape.size() != v.info.shape.size()) {
+      return Error(StatusCode::kInvalidArgument, "input '", v.name, "' has rank ", shape.size(), " (shape ",
+                   ShapeToString(shape), "), expected rank ", v.info.shape.size(), " (shape ",
+                   ShapeToString(v.info.shape), ")");
+    }
+    for (size_t d = 0; d < shape.size(); ++d) {
+      const int64_t declared = v.info.shape[d];
+      if (shape[d] < 0) {
+        return Error(StatusCode::kInvalidArgument, "input '", v.name, "' has negative dim ", d);
+      }
+      if (declared >= 0 && declared != shape[d]) {
+        return Error(StatusCode::kInvalidArgument, "input '", v.name, "' has shape ", ShapeToString(shape),
+                     ", expected ", ShapeToString(v.info.shape), " (dim ", d, " must be ", declared, ")");
+      }
+      const std::string& name = d < v.dim_names.size() ? v.dim_names[d] : std::string();
+      if (declared < 0 && !name.empty()) {
+        auto [it, inserted] = bound.emplace(name, std::make_pair(shape[d], v.name));
+        if (!inserted && it->second.first != shape[d]) {
+          return Error(StatusCode::kInvalidArgument, "dim '", name, "' is ", shape[d], " in input '", v.name,
+                       "' but ", it->second.first, " in input '", it->second.second, "'");
+        }
+      }
+    }
+    infos[static_cast<size_t>(g.inputs[i])].shape = shape;
+  }
+  TSR_RETURN_IF_ERROR(graph::InferShapes(g, infos, nullptr, /*require_static=*/true));
+  return infos;
+}
+
+StatusOr<std::vector<Shape>> Model::BindInputShapes(const std::vector<std::pair<std::string, int64_t>>& dims) const {
+  std::vector<Shape> shapes;
+  for (int index : graph_->inputs) {
+    const graph::Value& v = graph_->values[static_cast<size_t>(index)];
+    Shape shape = v.info.shape;
+    for (size_t d = 0; d < shape.size(); ++d) {
+      if (shape[d] >= 0) continue;
+      const std::string& name = v.dim_names[d];
+      for (const auto& [dim_name, value] : dims) {
+        if (!name.empty() && dim_name == name) shape[d] = value;
+      }
+      if (shape[d] < 0) {
+        return Error(StatusCode::kInvalidArgument, "input '", v.name, "' dim ", d,
+                     name.empty() ? std::string(" is dynamic and unnamed") : " ('" + name + "') is not bound",
+                     "; give its size");
+      }
+    }
+    shapes.push_back(std::move(shape));
+  }
+  return shapes;
+}
+
+}  // namespace tessera::runtime

@@ -1,1 +1,146 @@
-// placeholder
+#include "runtime/session.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace tessera::runtime {
+namespace {
+
+std::string NameList(const graph::Graph& g, const std::vector<int>& values) {
+  std::string s;
+  for (int v : values) s += (s.empty() ? "'" : ", '") + g.values[static_cast<size_t>(v)].name + "'";
+  return s.empty() ? "(none)" : s;
+}
+
+}  // namespace
+
+Session::Session(std::shared_ptr<const Model> model, const SessionOptions& options)
+    : model_(std::move(model)), options_(options), arena_(options.threads) {
+  executor_ = std::make_unique<Executor>(*model_, arena_);
+}
+
+Session::~Session() = default;
+
+Status Session::Plan(const std::vector<Shape>& input_shapes) {
+  if (planned_ && input_shapes == planned_shapes_) return Status::Ok();
+  planned_ = false;
+  TSR_ASSIGN_OR_RETURN(infos_, model_->InferStaticShapes(input_shapes));
+  const graph::Graph& g = model_->graph();
+  costs_.clear();
+  for (const graph::Node& node : g.nodes) {
+    OpContext ctx = graph::MakeOpContext(g, node, infos_);
+    for (size_t o = 0; o < node.outputs.size(); ++o) {
+      if (node.outputs[o] >= 0) ctx.outputs[o] = infos_[static_cast<size_t>(node.outputs[o])];
+    }
+    costs_.push_back(node.def->cost ? node.def->cost(ctx) : DefaultCost(ctx));
+  }
+  plan_ = graph::PlanMemory(g, infos_, model_->reachability());
+  // Grow only: a smaller plan reuses the arena it already has.
+  const size_t needed = static_cast<size_t>(std::max<int64_t>(plan_.arena_bytes, 64));
+  if (activations_.size() < needed) {
+    activations_ = AlignedBuffer();
+    TSR_ASSIGN_OR_RETURN(activations_, AlignedBuffer::Allocate(needed));
+  }
+  planned_shapes_ = input_shapes;
+  planned_ = true;
+  return Status::Ok();
+}
+
+Status Session::Run(const std::vector<std::pair<std::string, const Tensor*>>& inputs,
+                    const std::vector<std::string>& output_names, std::vector<OwnedTensor>* outputs) {
+  const graph::Graph& g = model_->graph();
+  // Match inputs to graph inputs by name.
+  std::vector<const Tensor*> given(g.inputs.size(), nullptr);
+  for (const auto& [name, tensor] : inputs) {
+    auto it = std::find_if(g.inputs.begin(), g.inputs.end(),
+                           [&](int v) { return g.values[static_cast<size_t>(v)].name == name; });
+    if (it == g.inputs.end()) {
+      return Error(StatusCode::kInvalidArgument, "unknown input '", name, "'; the model's inputs are ",
+                   NameList(g, g.inputs));
+    }
+    const size_t k = static_cast<size_t>(it - g.inputs.begin());
+    if (given[k] != nullptr) return Error(StatusCode::kInvalidArgument, "input '", name, "' is given twice");
+    if (tensor == nullptr || (tensor->data == nullptr && tensor->NumElements() > 0)) {
+      return Error(StatusCode::kInvalidArgument, "input '", name, "' has no data");
+    }
+    const graph::Value& v = g.values[static_cast<size_t>(*it)];
+    if (tensor->dtype != v.info.dtype) {
+      return Error(StatusCode::kInvalidArgument, "input '", name, "' has dtype ", DTypeName(tensor->dtype),
+                   ", expected ", DTypeName(v.info.dtype));
+    }
+    given[k] = tensor;
+  }
+  std::vector<Shape> shapes;
+  for (size_t k = 0; k < g.inputs.size(); ++k) {
+    if (given[k] == nullptr) {
+      return Error(StatusCode::kInvalidArgument, "missing input '", g.values[static_cast<size_t>(g.inputs[k])].name,
+                   "'; the model's inputs are ", NameList(g, g.inputs));
+    }
+    shapes.push_back(given[k]->shape);
+  }
+  std::vector<size_t> wanted;  // indices into g.outputs
+  for (const std::string& name : output_names) {
+    auto it = std::find_if(g.outputs.begin(), g.outputs.end(),
+                           [&](int v) { return g.values[static_cast<size_t>(v)].name == name; });
+    if (it == g.outputs.end()) {
+      return Error(StatusCode::kInvalidArgument, "unknown output '", name, "'; the model's outputs are ",
+                   NameList(g, g.outputs));
+    }
+    wanted.push_back(static_cast<size_t>(it - g.outputs.begin()));
+  }
+
+  TSR_RETURN_IF_ERROR(Plan(shapes));
+
+  // Bind a view to every value.
+  std::vector<Tensor> tensors(g.values.size());
+  for (size_t v = 0; v < g.values.size(); ++v) {
+    const graph::Value& value = g.values[v];
+    if (value.is_constant) {
+      tensors[v] = value.constant;
+    } else if (plan_.offsets[v] >= 0) {
+      tensors[v] = Tensor{infos_[v].dtype, infos_[v].shape,
+                          static_cast<uint8_t*>(activations_.data()) + plan_.offsets[v]};
+    }
+  }
+  for (size_t k = 0; k < g.inputs.size(); ++k) tensors[static_cast<size_t>(g.inputs[k])] = *given[k];
+  std::vector<OwnedTensor> results(g.outputs.size());
+  for (size_t k = 0; k < g.outputs.size(); ++k) {
+    const size_t v = static_cast<size_t>(g.outputs[k]);
+    TSR_ASSIGN_OR_RETURN(results[k], OwnedTensor::Allocate(infos_[v].dtype, infos_[v].shape));
+    const graph::Value& value = g.values[v];
+    if (value.is_constant || value.is_graph_input) {
+      // Passed through: copy, since the caller owns outputs.
+      std::memcpy(results[k].view.data, tensors[v].data, results[k].view.ByteSize());
+    } else {
+      tensors[v] = results[k].view;
+    }
+  }
+
+  std::vector<NodeRecord> records;
+  TSR_RETURN_IF_ERROR(executor_->Run(tensors, options_.profiling ? &records : nullptr));
+
+  profile_.clear();
+  for (const NodeRecord& r : records) {
+    profile_.push_back(ProfileRecord{r.node, r.start_ns, r.duration_ns, r.thread_index,
+                                     costs_[static_cast<size_t>(r.node)]});
+  }
+  std::sort(profile_.begin(), profile_.end(),
+            [](const ProfileRecord& a, const ProfileRecord& b) { return a.start_ns < b.start_ns; });
+
+  outputs->clear();
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    OwnedTensor& src = results[wanted[i]];
+    // An output asked for twice gets a copy the second time.
+    const bool used_again = std::find(wanted.begin() + static_cast<long>(i) + 1, wanted.end(), wanted[i]) != wanted.end();
+    if (used_again) {
+      TSR_ASSIGN_OR_RETURN(OwnedTensor copy, OwnedTensor::Allocate(src.view.dtype, src.view.shape));
+      std::memcpy(copy.view.data, src.view.data, src.view.ByteSize());
+      outputs->push_back(std::move(copy));
+    } else {
+      outputs->push_back(std::move(src));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace tessera::runtime

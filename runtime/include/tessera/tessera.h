@@ -1,0 +1,190 @@
+/* Tessera C API: load a model once, create sessions, run them.
+ *
+ * Conventions
+ * - Every fallible call returns a TsrStatus*: NULL means success; otherwise
+ *   the caller owns the status and frees it with TsrStatusRelease. No C++
+ *   exception ever crosses this API.
+ * - Objects are opaque handles released with their *Release function;
+ *   Release(NULL) is a no-op.
+ * - A TsrModel is immutable after loading and may be shared by any number
+ *   of threads. A TsrSession belongs to one caller at a time: run several
+ *   sessions concurrently for parallel requests.
+ * - Strings and arrays returned by getters stay valid as long as the object
+ *   they came from.
+ */
+#ifndef TESSERA_TESSERA_H_
+#define TESSERA_TESSERA_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#define TSR_API __declspec(dllexport)
+#else
+#define TSR_API __attribute__((visibility("default")))
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Versions ---------------------------------------------------------- */
+#define TSR_VERSION_MAJOR 0
+#define TSR_VERSION_MINOR 1
+#define TSR_VERSION_PATCH 0
+/* "0.1.0" */
+TSR_API const char* TsrVersionString(void);
+
+/* ---- Status ------------------------------------------------------------ */
+#define TSR_OK 0
+#define TSR_ERR_INVALID_ARGUMENT 1  /* bad call: shape, dtype, name, option */
+#define TSR_ERR_INVALID_MODEL 2     /* corrupt, hostile or inconsistent file */
+#define TSR_ERR_NOT_FOUND 3         /* missing file, input, output or op */
+#define TSR_ERR_UNIMPLEMENTED 4
+#define TSR_ERR_RESOURCE_EXHAUSTED 5 /* a limit or an allocation */
+#define TSR_ERR_INTERNAL 6
+#define TSR_ERR_IO 7
+#define TSR_ERR_CANCELLED 8
+
+typedef struct TsrStatus TsrStatus;
+TSR_API int32_t TsrStatusGetCode(const TsrStatus* status);
+/* One line saying what, where, expected and got. */
+TSR_API const char* TsrStatusGetMessage(const TsrStatus* status);
+TSR_API void TsrStatusRelease(TsrStatus* status);
+
+/* ---- Element types ----------------------------------------------------- */
+#define TSR_DTYPE_FLOAT32 1
+#define TSR_DTYPE_FLOAT16 2
+#define TSR_DTYPE_BFLOAT16 3
+#define TSR_DTYPE_INT8 4
+#define TSR_DTYPE_UINT8 5
+#define TSR_DTYPE_INT32 6
+#define TSR_DTYPE_INT64 7
+#define TSR_DTYPE_BOOL 8
+/* "f32", "i64", ...; "invalid" for an unknown value. */
+TSR_API const char* TsrDTypeName(int32_t dtype);
+/* Bytes per element; 0 for an unknown value. */
+TSR_API size_t TsrDTypeSize(int32_t dtype);
+
+/* ---- Tensors ----------------------------------------------------------- */
+/* A dense, row-major tensor. It owns 64-byte-aligned memory
+ * (TsrTensorCreate) or borrows the caller's (TsrTensorCreateView). */
+typedef struct TsrTensor TsrTensor;
+/* Allocates a zero-filled tensor. */
+TSR_API TsrStatus* TsrTensorCreate(int32_t dtype, const int64_t* dims, size_t rank, TsrTensor** out);
+/* Wraps `data` (at least `data_bytes` bytes, which must equal the
+ * tensor's size) without copying; the caller keeps it alive and unchanged
+ * while the view is used. */
+TSR_API TsrStatus* TsrTensorCreateView(int32_t dtype, const int64_t* dims, size_t rank, void* data,
+                                       size_t data_bytes, TsrTensor** out);
+TSR_API void TsrTensorRelease(TsrTensor* tensor);
+TSR_API int32_t TsrTensorGetDType(const TsrTensor* tensor);
+TSR_API size_t TsrTensorGetRank(const TsrTensor* tensor);
+TSR_API const int64_t* TsrTensorGetDims(const TsrTensor* tensor);
+TSR_API int64_t TsrTensorGetElementCount(const TsrTensor* tensor);
+TSR_API size_t TsrTensorGetByteSize(const TsrTensor* tensor);
+TSR_API void* TsrTensorGetData(TsrTensor* tensor);
+
+/* ---- Models ------------------------------------------------------------ */
+typedef struct TsrModelOptions TsrModelOptions;
+TSR_API TsrStatus* TsrModelOptionsCreate(TsrModelOptions** out);
+TSR_API void TsrModelOptionsRelease(TsrModelOptions* options);
+
+typedef struct TsrModel TsrModel;
+/* Memory-maps the file (weights are used in place), verifies it, validates
+ * the graph, infers shapes and prepares kernels (weights are packed here,
+ * once). `options` may be NULL. */
+TSR_API TsrStatus* TsrModelLoad(const char* path, const TsrModelOptions* options, TsrModel** out);
+/* The same from bytes in memory; the bytes are copied. */
+TSR_API TsrStatus* TsrModelLoadFromBuffer(const void* data, size_t size, const TsrModelOptions* options,
+                                          TsrModel** out);
+TSR_API void TsrModelRelease(TsrModel* model);
+
+/* A graph input or output as declared by the model. dims[i] is -1 for a
+ * dynamic dim, whose name (e.g. "batch") is dim_names[i] or NULL. */
+typedef struct TsrValueInfo {
+  const char* name;
+  int32_t dtype;
+  size_t rank;
+  const int64_t* dims;
+  const char* const* dim_names;
+} TsrValueInfo;
+
+TSR_API size_t TsrModelGetInputCount(const TsrModel* model);
+TSR_API size_t TsrModelGetOutputCount(const TsrModel* model);
+TSR_API TsrStatus* TsrModelGetInputInfo(const TsrModel* model, size_t index, TsrValueInfo* out);
+TSR_API TsrStatus* TsrModelGetOutputInfo(const TsrModel* model, size_t index, TsrValueInfo* out);
+
+/* Nodes in execution (topological) order. An omitted optional input or
+ * output has an empty name. */
+typedef struct TsrNodeInfo {
+  const char* name;
+  const char* op_type;
+  const char* domain; /* "" for ONNX ops */
+  int32_t version;
+  size_t num_inputs;
+  const char* const* input_names;
+  size_t num_outputs;
+  const char* const* output_names;
+} TsrNodeInfo;
+TSR_API size_t TsrModelGetNodeCount(const TsrModel* model);
+TSR_API TsrStatus* TsrModelGetNodeInfo(const TsrModel* model, size_t index, TsrNodeInfo* out);
+
+/* Metadata key/value pairs stored in the file. */
+TSR_API size_t TsrModelGetMetadataCount(const TsrModel* model);
+TSR_API TsrStatus* TsrModelGetMetadata(const TsrModel* model, size_t index, const char** key, const char** value);
+
+typedef struct TsrModelStats {
+  int64_t parameter_count;  /* elements of all constant tensors */
+  int64_t parameter_bytes;
+  int64_t activation_bytes_planned; /* arena size after liveness-based reuse */
+  int64_t activation_bytes_unplanned; /* sum of all intermediate tensors */
+  int64_t num_intermediates;
+} TsrModelStats;
+/* Statistics for concrete input shapes. Dynamic dims are bound by name
+ * (dim_names[i] = dim_values[i]); an unnamed or unbound dynamic dim is an
+ * error that names the input. */
+TSR_API TsrStatus* TsrModelGetStats(const TsrModel* model, const char* const* dim_names, const int64_t* dim_values,
+                                    size_t num_dims, TsrModelStats* out);
+
+/* ---- Sessions ---------------------------------------------------------- */
+typedef struct TsrSessionOptions TsrSessionOptions;
+TSR_API TsrStatus* TsrSessionOptionsCreate(TsrSessionOptions** out);
+TSR_API void TsrSessionOptionsRelease(TsrSessionOptions* options);
+/* Threads the session may use, the caller's included; 0 (default) = all
+ * cores. Results are bitwise identical for every thread count. */
+TSR_API TsrStatus* TsrSessionOptionsSetThreadCount(TsrSessionOptions* options, int32_t threads);
+/* 1: record per-node timings on every run (see TsrSessionGetProfile*). */
+TSR_API TsrStatus* TsrSessionOptionsSetProfiling(TsrSessionOptions* options, int32_t enabled);
+
+typedef struct TsrSession TsrSession;
+/* The session keeps a reference to the model: releasing the model first is
+ * allowed. `options` may be NULL. */
+TSR_API TsrStatus* TsrSessionCreate(const TsrModel* model, const TsrSessionOptions* options, TsrSession** out);
+TSR_API void TsrSessionRelease(TsrSession* session);
+
+/* Runs the model. Every graph input must be given, by name. Outputs are
+ * chosen by name; on success outputs[i] receives a new tensor the caller
+ * releases. Inputs are only read. */
+TSR_API TsrStatus* TsrSessionRun(TsrSession* session, const char* const* input_names,
+                                 const TsrTensor* const* inputs, size_t num_inputs,
+                                 const char* const* output_names, size_t num_outputs, TsrTensor** outputs);
+
+/* Per-node records of the last Run with profiling on, in start order. */
+typedef struct TsrNodeProfile {
+  const char* node_name;
+  const char* op_type;
+  int64_t start_ns;    /* from the start of the run */
+  int64_t duration_ns;
+  int32_t thread_index; /* 0-based slot of the worker thread in the session's arena */
+  double flops;
+  double bytes;        /* read + written */
+} TsrNodeProfile;
+TSR_API size_t TsrSessionGetProfileCount(const TsrSession* session);
+TSR_API TsrStatus* TsrSessionGetProfileRecord(const TsrSession* session, size_t index, TsrNodeProfile* out);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* TESSERA_TESSERA_H_ */

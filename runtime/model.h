@@ -1,0 +1,49 @@
+// A loaded model: the validated graph plus one prepared kernel per node.
+// Immutable after Load and shared by every session (through shared_ptr).
+#ifndef TESSERA_RUNTIME_MODEL_H_
+#define TESSERA_RUNTIME_MODEL_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+#include "graph/loader.h"
+#include "graph/memory_plan.h"
+#include "runtime/core/op.h"
+
+namespace tessera::runtime {
+
+struct ModelOptions {
+  graph::LoadOptions load;
+};
+
+class Model {
+ public:
+  static StatusOr<std::shared_ptr<const Model>> LoadFromFile(const std::string& path, const ModelOptions& options);
+  static StatusOr<std::shared_ptr<const Model>> LoadFromBuffer(const void* data, size_t size,
+                                                               const ModelOptions& options);
+
+  const graph::Graph& graph() const { return *graph_; }
+  const Kernel& kernel(size_t node) const { return *kernels_[node]; }
+  const graph::Reachability& reachability() const { return reachability_; }
+
+  // Binds dynamic dims by name and infers static shapes of every value for
+  // the given graph-input shapes (one per graph input, in order).
+  StatusOr<std::vector<TensorInfo>> InferStaticShapes(const std::vector<Shape>& input_shapes) const;
+  // Input shapes from dim bindings alone (for statistics without data):
+  // fails naming the input and dim that is dynamic and unbound.
+  StatusOr<std::vector<Shape>> BindInputShapes(const std::vector<std::pair<std::string, int64_t>>& dims) const;
+
+ private:
+  Model(std::unique_ptr<graph::Graph> graph);
+  Status CreateKernels();
+
+  std::unique_ptr<graph::Graph> graph_;
+  std::vector<std::unique_ptr<Kernel>> kernels_;
+  graph::Reachability reachability_;
+};
+
+}  // namespace tessera::runtime
+
+#endif  // TESSERA_RUNTIME_MODEL_H_

@@ -1,0 +1,69 @@
+// A session: one caller's execution context over a shared Model. Owns the
+// thread arena, the activation arena (sized by the memory plan) and the
+// plan for the last input shapes. Sessions over one model run concurrently
+// without locks; one session runs one call at a time.
+#ifndef TESSERA_RUNTIME_SESSION_H_
+#define TESSERA_RUNTIME_SESSION_H_
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "graph/memory_plan.h"
+#include "runtime/executor.h"
+#include "runtime/model.h"
+#include "runtime/threading.h"
+
+namespace tessera::runtime {
+
+struct SessionOptions {
+  int threads = 0;  // 0: all cores
+  bool profiling = false;
+};
+
+struct ProfileRecord {
+  int node = -1;
+  int64_t start_ns = 0;
+  int64_t duration_ns = 0;
+  int thread_index = 0;
+  OpCost cost;
+};
+
+class Session {
+ public:
+  Session(std::shared_ptr<const Model> model, const SessionOptions& options);
+  ~Session();
+
+  // Runs with inputs given by name (views; only read) and returns the named
+  // outputs as new tensors, in the order asked.
+  Status Run(const std::vector<std::pair<std::string, const Tensor*>>& inputs,
+             const std::vector<std::string>& output_names, std::vector<OwnedTensor>* outputs);
+
+  // Records of the last run when profiling is on, sorted by start time.
+  const std::vector<ProfileRecord>& profile() const { return profile_; }
+  const Model& model() const { return *model_; }
+  int num_threads() const { return arena_.num_threads(); }
+
+ private:
+  Status Plan(const std::vector<Shape>& input_shapes);
+
+  std::shared_ptr<const Model> model_;
+  SessionOptions options_;
+  ThreadArena arena_;
+  std::unique_ptr<Executor> executor_;
+
+  // Plan for planned_shapes_ (the input shapes of the last run).
+  bool planned_ = false;
+  std::vector<Shape> planned_shapes_;
+  std::vector<TensorInfo> infos_;
+  std::vector<OpCost> costs_;
+  graph::MemoryPlan plan_;
+  AlignedBuffer activations_;
+
+  std::vector<ProfileRecord> profile_;
+};
+
+}  // namespace tessera::runtime
+
+#endif  // TESSERA_RUNTIME_SESSION_H_
