@@ -1,0 +1,56 @@
+#include "models/example_models.h"
+
+#include <cmath>
+
+namespace tessera::models {
+
+std::vector<float> DeterministicWeights(uint64_t seed, size_t count, float scale) {
+  std::vector<float> w(count);
+  uint64_t state = seed;
+  for (float& x : w) {
+    state += 0x9E3779B97F4A7C15ull;
+    uint64_t z = state;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    // Top 24 bits -> [0, 1) exactly representable in float, then [-1, 1).
+    const float unit = static_cast<float>(z >> 40) * (1.0f / 16777216.0f);
+    x = (2.0f * unit - 1.0f) * scale;
+  }
+  return w;
+}
+
+void BuildGatedMlp(ModelBuilder& b) {
+  using Attr = ModelBuilder::Attr;
+  constexpr int64_t in = kGatedMlpIn, hidden = kGatedMlpHidden, classes = kGatedMlpClasses;
+  const float s_in = 1.0f / std::sqrt(static_cast<float>(in));
+  const float s_hidden = 1.0f / std::sqrt(static_cast<float>(hidden));
+
+  b.SetProducer("tessera models/make_example_models");
+  b.SetMetadata("name", "gated_mlp");
+  b.SetMetadata("description", "GLU-style gated MLP classifier: two concurrent branches, softmax over 10 classes");
+
+  const int x = b.AddInput("features", TSR_DTYPE_FLOAT32, {"batch", in});
+  const int w_a = b.AddConstant<float>("W_a", {in, hidden}, DeterministicWeights(1, in * hidden, s_in));
+  const int b_a = b.AddConstant<float>("b_a", {hidden}, DeterministicWeights(2, hidden, 0.1f));
+  const int w_b = b.AddConstant<float>("W_b", {in, hidden}, DeterministicWeights(3, in * hidden, s_in));
+  const int b_b = b.AddConstant<float>("b_b", {hidden}, DeterministicWeights(4, hidden, 0.1f));
+  const int w_o = b.AddConstant<float>("W_o", {classes, hidden},
+                                       DeterministicWeights(5, classes * hidden, s_hidden));
+  const int b_o = b.AddConstant<float>("b_o", {classes}, DeterministicWeights(6, classes, 0.1f));
+
+  const int a_pre = b.AddNode("Gemm", {x, w_a, b_a}, {"value_pre"}, {}, "value/gemm")[0];
+  const int a = b.AddNode("Tanh", {a_pre}, {"value"}, {}, "value/tanh")[0];
+  const int g_mm = b.AddNode("MatMul", {x, w_b}, {"gate_mm"}, {}, "gate/matmul")[0];
+  const int g_pre = b.AddNode("Add", {g_mm, b_b}, {"gate_pre"}, {}, "gate/bias")[0];
+  const int g = b.AddNode("Sigmoid", {g_pre}, {"gate"}, {}, "gate/sigmoid")[0];
+  const int m = b.AddNode("Mul", {a, g}, {"gated"}, {}, "glu/mul")[0];
+  const int logits = b.AddNode("Gemm", {m, w_o, b_o}, {"logits"}, {Attr::Int("transB", 1)}, "head/gemm")[0];
+  // The output is declared with its symbolic batch dim so tools and the
+  // API report [batch, 10] rather than an anonymous dynamic dim.
+  const int probs = b.AddTensor("probs", TSR_DTYPE_FLOAT32, {"batch", classes});
+  b.AddNodeInto("Softmax", {logits}, {probs}, {Attr::Int("axis", -1)}, "head/softmax");
+  b.AddOutput(probs);
+}
+
+}  // namespace tessera::models
