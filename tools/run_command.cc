@@ -1,0 +1,529 @@
+// `tessera run MODEL ...`: runs a model once on inputs from .npy files or
+// seeded random inputs, summarizes each output, and optionally writes the
+// outputs as .npy and prints a per-node profile.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tessera/tessera.hpp"
+#include "tools/cli_util.h"
+#include "tools/commands.h"
+#include "tools/npy.h"
+
+namespace tessera::cli {
+
+const char kRunHelp[] =
+    "Usage: tessera run MODEL [--input NAME=FILE.npy ...] [--random-inputs [--seed S]]\n"
+    "                         [--dim NAME=VALUE ...] [--output-dir DIR] [--threads N]\n"
+    "                         [--profile]\n"
+    "\n"
+    "Runs the model once and prints each output's name, dtype, shape, min, max,\n"
+    "mean and first values.\n"
+    "\n"
+    "Options:\n"
+    "  --input NAME=FILE.npy  read input NAME from a .npy file (repeatable). Its\n"
+    "                         dtype and shape must match the model's; a dynamic\n"
+    "                         dim accepts any size. A bf16 input also takes f32.\n"
+    "  --random-inputs        generate every input not given by --input: floats\n"
+    "                         uniform in [-1, 1], integers in [0, 9], bools 0/1\n"
+    "  --seed S               seed for --random-inputs (default 1); the same seed\n"
+    "                         gives the same inputs on every machine\n"
+    "  --dim NAME=VALUE       size of a dynamic dim for random inputs (default 1);\n"
+    "                         also checked against the .npy inputs (repeatable)\n"
+    "  --output-dir DIR       write each output to DIR/NAME.npy (created if needed;\n"
+    "                         characters other than letters, digits, '.', '_' and\n"
+    "                         '-' in NAME become '_'; bf16 is written as f32)\n"
+    "  --threads N            threads to use; 0 (default) = all cores\n"
+    "  --profile              print per-node times and throughput\n"
+    "  -h, --help             show this help\n";
+
+namespace {
+
+constexpr int kFirstValues = 8;
+constexpr int64_t kDefaultDim = 1;
+
+struct RunOptions {
+  std::string model_path;
+  std::vector<std::pair<std::string, std::string>> input_files;  // name, path
+  bool random_inputs = false;
+  bool seed_given = false;
+  uint64_t seed = 1;
+  DimBindings dims;
+  std::string output_dir;
+  int32_t threads = 0;
+  bool profile = false;
+};
+
+// Returns false if --help was asked for (and printed).
+bool ParseRunOptions(const std::vector<std::string>& args, RunOptions* options) {
+  const std::string command = "run";
+  ArgReader reader(command, args);
+  std::vector<std::string> positional;
+  while (!reader.Done()) {
+    std::string value;
+    if (reader.Flag("--help", "-h")) {
+      std::fputs(kRunHelp, stdout);
+      return false;
+    }
+    if (reader.Option("--input", &value)) {
+      const size_t eq = value.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == value.size()) {
+        UsageError(command, "--input '" + Printable(value) + "': expected NAME=FILE.npy");
+      }
+      const std::string name = value.substr(0, eq);
+      for (const auto& [n, path] : options->input_files) {
+        if (n == name) UsageError(command, "--input " + Printable(name) + " is given twice");
+      }
+      options->input_files.emplace_back(name, value.substr(eq + 1));
+    } else if (reader.Flag("--random-inputs")) {
+      options->random_inputs = true;
+    } else if (reader.Option("--seed", &value)) {
+      options->seed = ParseSeed(command, value);
+      options->seed_given = true;
+    } else if (reader.Option("--dim", &value)) {
+      ParseDimOption(command, value, &options->dims);
+    } else if (reader.Option("--output-dir", &value)) {
+      options->output_dir = value;
+    } else if (reader.Option("--threads", &value)) {
+      options->threads = static_cast<int32_t>(ParseCount(command, "--threads", value, 65536));
+    } else if (reader.Flag("--profile")) {
+      options->profile = true;
+    } else {
+      positional.push_back(reader.Positional());
+    }
+  }
+  if (positional.empty()) UsageError(command, "missing MODEL argument");
+  if (positional.size() > 1) UsageError(command, "unexpected argument '" + Printable(positional[1]) + "'");
+  if (options->seed_given && !options->random_inputs) UsageError(command, "--seed needs --random-inputs");
+  options->model_path = positional[0];
+  return true;
+}
+
+// splitmix64: tiny, and unlike <random>'s distributions it gives the same
+// numbers with every standard library, so a seed names the same inputs
+// everywhere.
+class Random {
+ public:
+  explicit Random(uint64_t seed) : state_(seed) {}
+  uint64_t Next() {
+    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  // Uniform in [-1, 1): the top 24 bits are exact in a float.
+  float Float() { return static_cast<float>(Next() >> 40) * (2.0f / 16777216.0f) - 1.0f; }
+
+ private:
+  uint64_t state_;
+};
+
+void FillRandom(Value* value, Random* random) {
+  const int64_t n = value->ElementCount();
+  void* data = value->data();
+  for (int64_t i = 0; i < n; ++i) {
+    switch (value->dtype()) {
+      case TSR_DTYPE_FLOAT32: static_cast<float*>(data)[i] = random->Float(); break;
+      case TSR_DTYPE_FLOAT16: static_cast<uint16_t*>(data)[i] = FloatToHalf(random->Float()); break;
+      case TSR_DTYPE_BFLOAT16: static_cast<uint16_t*>(data)[i] = FloatToBFloat16(random->Float()); break;
+      // Integers stay small and non-negative: they are often indices.
+      case TSR_DTYPE_INT8: static_cast<int8_t*>(data)[i] = static_cast<int8_t>(random->Next() % 10); break;
+      case TSR_DTYPE_UINT8: static_cast<uint8_t*>(data)[i] = static_cast<uint8_t>(random->Next() % 10); break;
+      case TSR_DTYPE_INT32: static_cast<int32_t*>(data)[i] = static_cast<int32_t>(random->Next() % 10); break;
+      case TSR_DTYPE_INT64: static_cast<int64_t*>(data)[i] = static_cast<int64_t>(random->Next() % 10); break;
+      case TSR_DTYPE_BOOL: static_cast<uint8_t*>(data)[i] = static_cast<uint8_t>(random->Next() & 1); break;
+      default: Fail("cannot generate random values of dtype " + DTypeName(value->dtype()));
+    }
+  }
+}
+
+// Where each dynamic dim's size came from, for messages about conflicts.
+struct DimSource {
+  int64_t value;
+  std::string origin;  // "--dim batch=4 was given" or "input 'x' has batch=4"
+};
+
+// Checks one .npy against the declared input; returns "" or what is wrong.
+// Binds the dynamic dims it sees into `bound`.
+std::string CheckInputFile(const ValueInfo& info, const tools::NpyArray& array,
+                           std::map<std::string, DimSource>* bound) {
+  const bool bf16_from_f32 = info.dtype == TSR_DTYPE_BFLOAT16 && array.dtype == TSR_DTYPE_FLOAT32;
+  if (array.dtype != info.dtype && !bf16_from_f32) {
+    return "dtype is " + DTypeName(array.dtype) + ", expected " + DTypeName(info.dtype);
+  }
+  if (array.dims.size() != info.dims.size()) {
+    return "rank is " + std::to_string(array.dims.size()) + ", expected " + std::to_string(info.dims.size());
+  }
+  // Check every static dim before binding any dynamic one, so a wrong file
+  // leaves no binding behind.
+  for (size_t d = 0; d < info.dims.size(); ++d) {
+    if (info.dims[d] >= 0 && array.dims[d] != info.dims[d]) {
+      return "dim " + std::to_string(d) + " is " + std::to_string(array.dims[d]) + ", expected " +
+             std::to_string(info.dims[d]);
+    }
+  }
+  for (size_t d = 0; d < info.dims.size(); ++d) {
+    const std::string& name = info.dim_names[d];
+    if (info.dims[d] >= 0 || name.empty()) continue;  // unnamed dynamic dims take any size
+    const int64_t got = array.dims[d];
+    const auto it = bound->find(name);
+    if (it == bound->end()) {
+      bound->emplace(name, DimSource{got, "input '" + Printable(info.name) + "' has " + Printable(name) + "=" +
+                                              std::to_string(got)});
+    } else if (it->second.value != got) {
+      return "dim " + std::to_string(d) + " (" + Printable(name) + ") is " + std::to_string(got) + ", but " +
+             it->second.origin;
+    }
+  }
+  return "";
+}
+
+Value ValueFromNpy(const ValueInfo& info, const tools::NpyArray& array) {
+  Value value = Value::Zeros(info.dtype, array.dims);
+  if (info.dtype == TSR_DTYPE_BFLOAT16 && array.dtype == TSR_DTYPE_FLOAT32) {
+    uint16_t* out = static_cast<uint16_t*>(value.data());
+    for (int64_t i = 0; i < array.ElementCount(); ++i) {
+      float f;
+      std::memcpy(&f, array.bytes.data() + i * sizeof(float), sizeof(float));
+      out[i] = FloatToBFloat16(f);
+    }
+  } else if (!array.bytes.empty()) {
+    if (value.ByteSize() != array.bytes.size()) Fail("input '" + Printable(info.name) + "': size mismatch");
+    std::memcpy(value.data(), array.bytes.data(), array.bytes.size());
+  }
+  return value;
+}
+
+struct InputPlan {
+  std::string name;
+  Value value;
+  std::string source;  // shown in the summary
+};
+
+std::string QuotedList(const std::vector<std::string>& names) {
+  std::string s;
+  for (const std::string& n : names) s += (s.empty() ? "'" : ", '") + Printable(n) + "'";
+  return s;
+}
+
+// Reads, validates or generates every model input, in the model's order.
+// Dynamic dims that random inputs had to default go to *defaulted.
+std::vector<InputPlan> PrepareInputs(const std::vector<ValueInfo>& inputs, const RunOptions& options,
+                                     std::vector<std::string>* defaulted) {
+  const std::string command = "run";
+  std::vector<std::string> input_names;
+  for (const ValueInfo& info : inputs) input_names.push_back(info.name);
+  for (const auto& [name, path] : options.input_files) {
+    if (std::find(input_names.begin(), input_names.end(), name) == input_names.end()) {
+      UsageError(command, "--input " + Printable(name) + ": the model has no input named '" + Printable(name) +
+                              "' (its inputs: " + QuotedList(input_names) + ")");
+    }
+  }
+  auto file_for = [&options](const std::string& name) -> const std::string* {
+    for (const auto& [n, path] : options.input_files) {
+      if (n == name) return &path;
+    }
+    return nullptr;
+  };
+  if (!options.random_inputs) {
+    std::vector<std::string> missing;
+    for (const ValueInfo& info : inputs) {
+      if (file_for(info.name) == nullptr) missing.push_back(info.name);
+    }
+    if (missing.size() == 1) {
+      const ValueInfo& info = *std::find_if(inputs.begin(), inputs.end(),
+                                            [&](const ValueInfo& v) { return v.name == missing[0]; });
+      UsageError(command, "missing input '" + Printable(info.name) + "' (" + DTypeName(info.dtype) + " " +
+                              FormatDims(info) + "): pass --input " + Printable(info.name) +
+                              "=FILE.npy or --random-inputs");
+    }
+    if (!missing.empty()) {
+      UsageError(command, "missing inputs " + QuotedList(missing) +
+                              ": pass --input NAME=FILE.npy for each, or --random-inputs");
+    }
+  }
+
+  std::map<std::string, DimSource> bound;
+  for (const auto& [name, value] : options.dims) {
+    bound.emplace(name, DimSource{value, "--dim " + Printable(name) + "=" + std::to_string(value) + " was given"});
+  }
+
+  // Files first: their dims also size the random inputs.
+  std::vector<InputPlan> plans(inputs.size());
+  std::vector<std::string> errors;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const ValueInfo& info = inputs[i];
+    const std::string* path = file_for(info.name);
+    if (path == nullptr) continue;
+    tools::NpyArray array;
+    std::string error;
+    if (!tools::ReadNpy(*path, &array, &error)) {
+      errors.push_back("input '" + Printable(info.name) + "': " + Printable(error));
+      continue;
+    }
+    const std::string mismatch = CheckInputFile(info, array, &bound);
+    if (!mismatch.empty()) {
+      errors.push_back("input '" + Printable(info.name) + "' from " + Printable(*path) + ": expected " +
+                       DTypeName(info.dtype) + " " + FormatDims(info) + ", got " + DTypeName(array.dtype) + " " +
+                       FormatShape(array.dims) + ": " + mismatch);
+      continue;
+    }
+    plans[i] = InputPlan{info.name, ValueFromNpy(info, array), "from " + Printable(*path)};
+  }
+  if (!errors.empty()) throw CliError(kExitError, errors);
+
+  Random random(options.seed);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const ValueInfo& info = inputs[i];
+    if (plans[i].value.valid()) continue;
+    std::vector<int64_t> dims;
+    int64_t elements = 1;
+    for (size_t d = 0; d < info.dims.size(); ++d) {
+      int64_t size = info.dims[d];
+      if (size < 0) {
+        const auto it = bound.find(info.dim_names[d]);
+        if (it != bound.end() && !info.dim_names[d].empty()) {
+          size = it->second.value;
+        } else {
+          size = kDefaultDim;
+          const std::string name = info.dim_names[d].empty() ? "?" : info.dim_names[d];
+          if (std::find(defaulted->begin(), defaulted->end(), name) == defaulted->end()) defaulted->push_back(name);
+        }
+      }
+      // At most 2^40 elements: far more than any machine holds, and small
+      // enough that checking at each step keeps the product exact.
+      if (size != 0 && elements > (int64_t{1} << 40) / size) {
+        Fail("input '" + Printable(info.name) + "': random shape " + FormatDims(info) + " is too large");
+      }
+      elements *= size;
+      dims.push_back(size);
+    }
+    Value value = Value::Zeros(info.dtype, dims);
+    FillRandom(&value, &random);
+    plans[i] = InputPlan{info.name, std::move(value), "random, seed " + std::to_string(options.seed)};
+  }
+  return plans;
+}
+
+// ---- Output summary ---------------------------------------------------------
+
+std::string FormatElement(int32_t dtype, double v) {
+  if (dtype == TSR_DTYPE_BOOL) return v != 0 ? "true" : "false";
+  const bool integer = dtype == TSR_DTYPE_INT8 || dtype == TSR_DTYPE_UINT8 || dtype == TSR_DTYPE_INT32 ||
+                       dtype == TSR_DTYPE_INT64;
+  return FormatNumber(v, integer ? 17 : 6);
+}
+
+void PrintOutput(const std::string& name, const Value& value) {
+  const int32_t dtype = value.dtype();
+  const int64_t n = value.ElementCount();
+  std::printf("  %s  %s  %s\n", Printable(name).c_str(), DTypeName(dtype).c_str(), FormatShape(value.dims()).c_str());
+  if (n == 0) {
+    std::printf("    (no elements)\n");
+    return;
+  }
+  const void* data = value.data();
+  double lo = std::numeric_limits<double>::infinity(), hi = -lo, sum = 0;
+  int64_t finite = 0, nans = 0, infs = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const double v = ElementAsDouble(dtype, data, i);
+    if (std::isnan(v)) {
+      ++nans;
+    } else if (std::isinf(v)) {
+      ++infs;
+    } else {
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+      sum += v;
+      ++finite;
+    }
+  }
+  std::string stats;
+  if (finite > 0) {
+    const double mean = sum / static_cast<double>(finite);
+    stats = "min " + FormatElement(dtype, lo) + "  max " + FormatElement(dtype, hi) + "  mean " +
+            FormatNumber(mean, 6);
+  } else {
+    stats = "no finite values";
+  }
+  if (nans > 0) stats += "  nan " + WithThousands(nans);
+  if (infs > 0) stats += "  inf " + WithThousands(infs);
+  std::printf("    %s  (%s values)\n", stats.c_str(), WithThousands(n).c_str());
+
+  const int64_t shown = std::min<int64_t>(n, kFirstValues);
+  std::string values;
+  for (int64_t i = 0; i < shown; ++i) values += " " + FormatElement(dtype, ElementAsDouble(dtype, data, i));
+  if (shown < n) {
+    std::printf("    first %lld:%s ...\n", static_cast<long long>(shown), values.c_str());
+  } else {
+    std::printf("    values:%s\n", values.c_str());
+  }
+}
+
+// An output name as a file name: letters, digits, '.', '_' and '-' are
+// kept, anything else (notably '/') becomes '_', and a leading '.' is
+// replaced so that no name is hidden or means "." or "..".
+std::string SafeFileStem(const std::string& name) {
+  std::string stem;
+  for (char c : name) {
+    const bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                      c == '_' || c == '-';
+    stem += keep ? c : '_';
+  }
+  if (stem.empty()) stem = "output";
+  if (stem[0] == '.') stem[0] = '_';
+  return stem;
+}
+
+// Done before the run, so that a bad directory costs no run.
+void CreateOutputDir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) Fail("--output-dir " + Printable(dir) + ": cannot create the directory: " + ec.message());
+}
+
+void WriteOutputs(const std::string& dir, const std::vector<std::string>& names, const std::vector<Value>& values) {
+  std::printf("\nWrote:\n");
+  std::set<std::string> used;
+  for (size_t i = 0; i < values.size(); ++i) {
+    // Two names may map to one stem ("a/b" and "a_b"): number the later.
+    std::string stem = SafeFileStem(names[i]);
+    for (int k = 2; used.count(stem) != 0; ++k) stem = SafeFileStem(names[i]) + "_" + std::to_string(k);
+    used.insert(stem);
+
+    const Value& value = values[i];
+    tools::NpyArray array;
+    array.dims = value.dims();
+    const auto* bytes = static_cast<const uint8_t*>(value.data());
+    std::string note;
+    if (value.dtype() == TSR_DTYPE_BFLOAT16) {
+      // NumPy has no bfloat16; f32 holds every bf16 value exactly.
+      array.dtype = TSR_DTYPE_FLOAT32;
+      array.bytes.resize(static_cast<size_t>(value.ElementCount()) * sizeof(float));
+      for (int64_t e = 0; e < value.ElementCount(); ++e) {
+        const float f = static_cast<float>(ElementAsDouble(TSR_DTYPE_BFLOAT16, bytes, e));
+        std::memcpy(array.bytes.data() + e * sizeof(float), &f, sizeof(f));
+      }
+      note = " (bf16 written as f32)";
+    } else {
+      array.dtype = value.dtype();
+      array.bytes.assign(bytes, bytes + value.ByteSize());
+    }
+    const std::string path = (std::filesystem::path(dir) / (stem + ".npy")).string();
+    std::string error;
+    if (!tools::WriteNpy(path, array, &error)) Fail(Printable(error));
+    std::printf("  %s -> %s%s\n", Printable(names[i]).c_str(), Printable(path).c_str(), note.c_str());
+  }
+}
+
+void PrintProfile(const std::vector<NodeProfile>& records, double wall_ms) {
+  double total_ns = 0;
+  for (const NodeProfile& r : records) total_ns += static_cast<double>(r.duration_ns);
+  std::printf("\nProfile (%zu nodes; node times sum to %.3f ms of %.3f ms wall):\n", records.size(),
+              total_ns / 1e6, wall_ms);
+  if (records.empty()) {
+    std::printf("  (no records)\n");
+    return;
+  }
+  auto share = [total_ns](double ns) {
+    char buf[16];
+    std::snprintf(buf, sizeof(buf), "%.1f%%", total_ns > 0 ? 100.0 * ns / total_ns : 0.0);
+    return std::string(buf);
+  };
+  auto fixed = [](double v, int decimals) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.*f", decimals, v);
+    return std::string(buf);
+  };
+  // flops per nanosecond is GFLOP/s, and bytes per nanosecond GB/s.
+  auto rate = [&fixed](double amount, int64_t ns) { return ns > 0 && amount > 0 ? fixed(amount / ns, 2) : "-"; };
+  Table nodes({"#", "node", "op", "thread", "start us", "time us", "share", "GFLOP/s", "GB/s"},
+              {true, false, false, true, true, true, true, true, true});
+  for (size_t i = 0; i < records.size(); ++i) {
+    const NodeProfile& r = records[i];
+    nodes.AddRow({std::to_string(i), Printable(r.node_name), Printable(r.op_type), std::to_string(r.thread_index),
+                  fixed(r.start_ns / 1e3, 1), fixed(r.duration_ns / 1e3, 1),
+                  share(static_cast<double>(r.duration_ns)), rate(r.flops, r.duration_ns),
+                  rate(r.bytes, r.duration_ns)});
+  }
+  std::fputs(nodes.ToString().c_str(), stdout);
+
+  struct OpTotal {
+    int count = 0;
+    double ns = 0, flops = 0, bytes = 0;
+  };
+  std::map<std::string, OpTotal> by_op;
+  for (const NodeProfile& r : records) {
+    OpTotal& t = by_op[r.op_type];
+    ++t.count;
+    t.ns += static_cast<double>(r.duration_ns);
+    t.flops += r.flops;
+    t.bytes += r.bytes;
+  }
+  std::vector<std::pair<std::string, OpTotal>> sorted(by_op.begin(), by_op.end());
+  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second.ns > b.second.ns; });
+  std::printf("\nBy op type:\n");
+  Table ops({"op", "nodes", "time us", "share", "GFLOP/s", "GB/s"}, {false, true, true, true, true, true});
+  for (const auto& [op, t] : sorted) {
+    const int64_t ns = static_cast<int64_t>(t.ns);
+    ops.AddRow({Printable(op), std::to_string(t.count), fixed(t.ns / 1e3, 1), share(t.ns), rate(t.flops, ns),
+                rate(t.bytes, ns)});
+  }
+  std::fputs(ops.ToString().c_str(), stdout);
+}
+
+}  // namespace
+
+int RunCommand(const std::vector<std::string>& args) {
+  RunOptions options;
+  if (!ParseRunOptions(args, &options)) return kExitOk;
+
+  const Model model = LoadModel(options.model_path);
+  const std::vector<ValueInfo> inputs = model.Inputs();
+  CheckDimNames("run", options.dims, DynamicDimNames(inputs));
+  std::vector<std::string> defaulted;
+  std::vector<InputPlan> plans = PrepareInputs(inputs, options, &defaulted);
+  if (!options.output_dir.empty()) CreateOutputDir(options.output_dir);
+
+  std::printf("Model: %s\n", Printable(options.model_path).c_str());
+  std::printf("\nInputs:\n");
+  Table input_table({});
+  for (const InputPlan& p : plans) {
+    input_table.AddRow({Printable(p.name), DTypeName(p.value.dtype()), FormatShape(p.value.dims()), p.source});
+  }
+  std::fputs(plans.empty() ? "  (none)\n" : input_table.ToString().c_str(), stdout);
+  for (const std::string& name : defaulted) {
+    std::printf("  (dynamic dim %s defaulted to %lld; set it with --dim %s=N)\n", Printable(name).c_str(),
+                static_cast<long long>(kDefaultDim), Printable(name).c_str());
+  }
+
+  SessionOptions session_options;
+  session_options.Threads(options.threads).Profiling(options.profile);
+  Session session(model, session_options);
+  std::vector<std::pair<std::string, const Value*>> feeds;
+  for (const InputPlan& p : plans) feeds.emplace_back(p.name, &p.value);
+  std::vector<std::string> output_names;
+  for (const ValueInfo& info : model.Outputs()) output_names.push_back(info.name);
+
+  const auto start = std::chrono::steady_clock::now();
+  const std::vector<Value> outputs = session.Run(feeds, output_names);
+  const double wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+
+  const std::string threads = options.threads == 0 ? "all cores" : std::to_string(options.threads);
+  std::printf("\nRan in %.3f ms (threads: %s)\n", wall_ms, threads.c_str());
+  std::printf("\nOutputs:\n");
+  for (size_t i = 0; i < outputs.size(); ++i) PrintOutput(output_names[i], outputs[i]);
+  if (!options.output_dir.empty()) WriteOutputs(options.output_dir, output_names, outputs);
+  if (options.profile) PrintProfile(session.Profile(), wall_ms);
+  return kExitOk;
+}
+
+}  // namespace tessera::cli
