@@ -95,10 +95,20 @@ Status CheckSignature(const OpDef& def, const std::vector<const TensorInfo*>& in
     if (param.presence == ParamDef::Presence::kRequired) min_inputs = p + 1;
     if (param.presence == ParamDef::Presence::kVariadic) min_inputs = p + static_cast<size_t>(param.min_count);
   }
-  if (inputs.size() < min_inputs || (!variadic_in && inputs.size() > def.inputs.size())) {
-    return Error(StatusCode::kInvalidModel, "has ", inputs.size(), " inputs, ", def.DisplayName(), " takes ",
-                 variadic_in ? "at least " : (min_inputs == def.inputs.size() ? "" : "at most "),
-                 variadic_in ? min_inputs : def.inputs.size());
+  if (inputs.size() < min_inputs) {
+    const size_t missing = std::min(inputs.size(), def.inputs.size() - 1);
+    std::string accepted = std::to_string(min_inputs);
+    if (variadic_in) {
+      accepted += " or more";
+    } else if (min_inputs != def.inputs.size()) {
+      accepted += " to " + std::to_string(def.inputs.size());
+    }
+    return Error(StatusCode::kInvalidModel, "has ", inputs.size(), " inputs, but ", def.DisplayName(),
+                 " requires input '", def.inputs[missing].name, "' (input ", missing, "); it takes ", accepted);
+  }
+  if (!variadic_in && inputs.size() > def.inputs.size()) {
+    return Error(StatusCode::kInvalidModel, "has ", inputs.size(), " inputs, ", def.DisplayName(), " takes at most ",
+                 def.inputs.size());
   }
   const bool variadic_out =
       !def.outputs.empty() && def.outputs.back().presence == ParamDef::Presence::kVariadic;

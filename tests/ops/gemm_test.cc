@@ -1,0 +1,366 @@
+// Tests of ONNX MatMul and Gemm through testing::RunOp, and of the GemmF32
+// entry point directly, against the double-precision references in
+// tests/reference/gemm_reference.h, on every Highway target.
+//
+// Tolerance: each output is a float dot product of length k accumulated by
+// FMAs, then scaled by alpha and combined with beta * C (two roundings), so
+// with u = 2^-24 and M the reference magnitude (sum_p |a_p b_p| scaled by
+// |alpha|, plus |beta c|):  |y - y_ref| <= (k + 2) u M  (first order).
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "ops/gemm/gemm.h"
+#include "runtime/core/op.h"
+#include "runtime/core/registry.h"
+#include "tests/reference/gemm_reference.h"
+#include "tests/testing/op_test_util.h"
+
+namespace tessera {
+namespace {
+
+using testing::BitwiseEqual;
+using testing::ForEachTarget;
+using testing::FromVector;
+using testing::OpInvocation;
+using testing::RandomF32;
+using testing::RunOp;
+using testing::ToFloatVector;
+
+void ExpectMatchesReference(const Tensor& y, const reference::RefResult& want, int64_t k, const std::string& where) {
+  ASSERT_EQ(y.shape, want.shape) << where;
+  const std::vector<float> got = ToFloatVector(y);
+  ASSERT_EQ(got.size(), want.values.size()) << where;
+  const double u = std::ldexp(1.0, -24);
+  for (size_t i = 0; i < got.size(); ++i) {
+    const double tol = static_cast<double>(k + 2) * u * want.magnitude[i] + 1e-30;
+    ASSERT_NEAR(got[i], want.values[i], tol) << where << ", element " << i;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Gemm.
+
+struct GemmCase {
+  int64_t m, k, n;
+  bool trans_a, trans_b;
+  std::vector<int64_t> c_shape;  // empty vector and has_c false: no C
+  bool has_c;
+  float alpha, beta;
+  bool b_constant;
+};
+
+std::string Describe(const GemmCase& c, const char* target, int threads) {
+  std::ostringstream s;
+  s << "Gemm m=" << c.m << " k=" << c.k << " n=" << c.n << " transA=" << c.trans_a << " transB=" << c.trans_b
+    << " C=" << (c.has_c ? ShapeToString(c.c_shape) : std::string("none")) << " alpha=" << c.alpha
+    << " beta=" << c.beta << (c.b_constant ? " B constant" : " B runtime") << ", target " << target << ", "
+    << threads << " thread(s)";
+  return s.str();
+}
+
+// Runs the case at 1 and 2 threads, checks the reference and that both
+// results are bitwise equal.
+void CheckGemm(const GemmCase& c, uint32_t seed, const char* target) {
+  const Shape a_shape = c.trans_a ? Shape{c.k, c.m} : Shape{c.m, c.k};
+  const Shape b_shape = c.trans_b ? Shape{c.n, c.k} : Shape{c.k, c.n};
+  OwnedTensor a = RandomF32(a_shape, seed);
+  OwnedTensor b = RandomF32(b_shape, seed + 1);
+  OwnedTensor bias = RandomF32(c.c_shape, seed + 2);
+  OpInvocation inv;
+  inv.op_type = "Gemm";
+  inv.inputs = {&a.view, &b.view};
+  inv.constant = {false, c.b_constant};
+  if (c.has_c) {
+    inv.inputs.push_back(&bias.view);
+    inv.constant.push_back(false);
+  }
+  inv.attrs.Set("alpha", Attribute::Float(c.alpha));
+  inv.attrs.Set("beta", Attribute::Float(c.beta));
+  inv.attrs.Set("transA", Attribute::Int(c.trans_a ? 1 : 0));
+  inv.attrs.Set("transB", Attribute::Int(c.trans_b ? 1 : 0));
+  const std::vector<float> c_values = ToFloatVector(bias.view);
+  const reference::RefResult want =
+      reference::RefGemm(ToFloatVector(a.view), a_shape, c.trans_a, ToFloatVector(b.view), b_shape, c.trans_b,
+                         c.has_c ? &c_values : nullptr, c.c_shape, c.alpha, c.beta);
+  std::vector<OwnedTensor> results;
+  for (int threads : {1, 2}) {
+    inv.threads = threads;
+    auto out = RunOp(inv);
+    ASSERT_TRUE(out.ok()) << Describe(c, target, threads) << ": " << out.status().ToString();
+    ExpectMatchesReference(out.value()[0].view, want, c.k, Describe(c, target, threads));
+    results.push_back(std::move(out.value()[0]));
+  }
+  EXPECT_TRUE(BitwiseEqual(results[0].view, results[1].view)) << Describe(c, target, 2) << ": differs from 1 thread";
+}
+
+TEST(GemmTest, OddSizesTransposesAndBiasShapes) {
+  // Sizes around the 6-row tile and the panel widths (8, 16 and 32 floats
+  // on the x86 targets), primes, and 1.
+  const std::vector<int64_t> sizes = {1, 5, 6, 7, 13, 17, 31, 33, 64, 97};
+  ForEachTarget([&](const char* target) {
+    uint32_t seed = 1;
+    for (int64_t m : sizes) {
+      for (int64_t n : {int64_t{1}, int64_t{17}, int64_t{33}, int64_t{64}}) {
+        for (int64_t k : {int64_t{1}, int64_t{7}, int64_t{64}}) {
+          for (int t = 0; t < 4; ++t) {
+            GemmCase c{m, k, n, (t & 1) != 0, (t & 2) != 0, {n}, true, 1.0f, 1.0f, (seed % 2) == 0};
+            CheckGemm(c, seed++, target);
+            if (::testing::Test::HasFatalFailure()) return;
+          }
+        }
+      }
+    }
+  });
+}
+
+TEST(GemmTest, AlphaBetaAndEveryBiasBroadcast) {
+  const int64_t m = 11, k = 19, n = 37;
+  const std::vector<std::vector<int64_t>> c_shapes = {{}, {1}, {n}, {1, n}, {m, 1}, {m, n}, {1, 1}};
+  ForEachTarget([&](const char* target) {
+    uint32_t seed = 500;
+    for (const auto& c_shape : c_shapes) {
+      for (float alpha : {1.0f, -0.5f, 2.25f}) {
+        for (float beta : {1.0f, 0.0f, -3.0f}) {
+          GemmCase c{m, k, n, false, true, c_shape, true, alpha, beta, true};
+          CheckGemm(c, seed++, target);
+          if (::testing::Test::HasFatalFailure()) return;
+        }
+      }
+    }
+    GemmCase no_bias{m, k, n, true, false, {}, false, 0.75f, 1.0f, false};
+    CheckGemm(no_bias, seed++, target);
+  });
+}
+
+TEST(GemmTest, LargeProductSpreadsOverThreadsBitwiseEqual) {
+  // Enough tiles for many ParallelFor chunks, with tails in every direction.
+  ForEachTarget([](const char* target) {
+    CheckGemm(GemmCase{203, 301, 157, false, false, {157}, true, 1.0f, 1.0f, true}, 900, target);
+    CheckGemm(GemmCase{129, 77, 250, true, true, {129, 1}, true, 0.5f, 2.0f, false}, 901, target);
+  });
+}
+
+TEST(GemmTest, EmptyInnerDimensionGivesBetaTimesC) {
+  OwnedTensor a = testing::MakeTensor(DType::kF32, {3, 0});
+  OwnedTensor b = testing::MakeTensor(DType::kF32, {0, 4});
+  OwnedTensor c = FromVector<float>({4}, {1, 2, 3, 4});
+  OpInvocation inv;
+  inv.op_type = "Gemm";
+  inv.inputs = {&a.view, &b.view, &c.view};
+  inv.attrs.Set("beta", Attribute::Float(2.0f));
+  auto out = RunOp(inv);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(ToFloatVector(out.value()[0].view),
+            (std::vector<float>{2, 4, 6, 8, 2, 4, 6, 8, 2, 4, 6, 8}));
+}
+
+TEST(GemmTest, ZeroBetaIgnoresC) {
+  // As in BLAS, C is not read when beta is 0, so a NaN there stays out.
+  OwnedTensor a = FromVector<float>({1, 2}, {1, 2});
+  OwnedTensor b = FromVector<float>({2, 1}, {3, 4});
+  OwnedTensor c = FromVector<float>({1}, {std::numeric_limits<float>::quiet_NaN()});
+  OpInvocation inv;
+  inv.op_type = "Gemm";
+  inv.inputs = {&a.view, &b.view, &c.view};
+  inv.attrs.Set("beta", Attribute::Float(0.0f));
+  auto out = RunOp(inv);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(ToFloatVector(out.value()[0].view), std::vector<float>{11});
+}
+
+TEST(GemmTest, BadShapesAreNamed) {
+  OwnedTensor a = RandomF32({2, 3}, 1);
+  OwnedTensor b = RandomF32({4, 5}, 2);
+  OwnedTensor a3 = RandomF32({2, 3, 4}, 3);
+  OwnedTensor b_ok = RandomF32({3, 5}, 4);
+  OwnedTensor c_bad = RandomF32({3}, 5);
+  struct Bad {
+    std::vector<const Tensor*> inputs;
+    std::string fragment;
+  };
+  const std::vector<Bad> cases = {
+      {{&a.view, &b.view}, "input 'A' [2, 3] and input 'B' [4, 5] do not multiply"},
+      {{&a3.view, &b_ok.view}, "input 'A' [2, 3, 4] has rank 3"},
+      {{&a.view, &b_ok.view, &c_bad.view}, "input 'C' [3] does not broadcast to the output [2, 5]"},
+  };
+  for (const Bad& bad : cases) {
+    OpInvocation inv;
+    inv.op_type = "Gemm";
+    inv.inputs = bad.inputs;
+    auto out = RunOp(inv);
+    ASSERT_FALSE(out.ok()) << bad.fragment;
+    EXPECT_EQ(out.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(out.status().message().find(bad.fragment), std::string::npos) << out.status().message();
+  }
+}
+
+TEST(GemmTest, BiasIsRequiredBeforeVersion11) {
+  OwnedTensor a = RandomF32({2, 3}, 1);
+  OwnedTensor b = RandomF32({3, 4}, 2);
+  OpInvocation inv;
+  inv.op_type = "Gemm";
+  inv.version = 9;
+  inv.inputs = {&a.view, &b.view};
+  auto out = RunOp(inv);
+  ASSERT_FALSE(out.ok());
+  EXPECT_NE(out.status().message().find("'C'"), std::string::npos) << out.status().message();
+}
+
+// ---------------------------------------------------------------------------
+// MatMul.
+
+void CheckMatMul(const Shape& a_shape, const Shape& b_shape, bool b_constant, uint32_t seed, const char* target) {
+  OwnedTensor a = RandomF32(a_shape, seed);
+  OwnedTensor b = RandomF32(b_shape, seed + 1);
+  std::ostringstream where;
+  where << "MatMul " << ShapeToString(a_shape) << " x " << ShapeToString(b_shape)
+        << (b_constant ? " (B constant)" : "") << ", target " << target;
+  const reference::RefResult want =
+      reference::RefMatMul(ToFloatVector(a.view), a_shape, ToFloatVector(b.view), b_shape);
+  const int64_t k = a_shape.back();
+  OpInvocation inv;
+  inv.op_type = "MatMul";
+  inv.inputs = {&a.view, &b.view};
+  inv.constant = {false, b_constant};
+  std::vector<OwnedTensor> results;
+  for (int threads : {1, 2}) {
+    inv.threads = threads;
+    auto out = RunOp(inv);
+    ASSERT_TRUE(out.ok()) << where.str() << ": " << out.status().ToString();
+    ExpectMatchesReference(out.value()[0].view, want, k, where.str() + ", threads " + std::to_string(threads));
+    results.push_back(std::move(out.value()[0]));
+  }
+  EXPECT_TRUE(BitwiseEqual(results[0].view, results[1].view)) << where.str() << ": 2 threads differ from 1";
+}
+
+TEST(MatMulTest, VectorPromotion) {
+  ForEachTarget([](const char* target) {
+    CheckMatMul({7}, {7}, false, 1, target);      // -> scalar []
+    CheckMatMul({7}, {7, 5}, true, 2, target);    // -> [5]
+    CheckMatMul({3, 7}, {7}, false, 3, target);   // -> [3]
+    CheckMatMul({2, 4, 33}, {33}, true, 4, target);  // -> [2, 4]
+    CheckMatMul({33}, {3, 33, 19}, false, 5, target);  // -> [3, 19]
+  });
+}
+
+TEST(MatMulTest, BatchedWithBroadcasting) {
+  ForEachTarget([](const char* target) {
+    uint32_t seed = 10;
+    for (bool constant : {false, true}) {
+      CheckMatMul({2, 3, 5, 7}, {2, 3, 7, 9}, constant, seed++, target);
+      CheckMatMul({2, 1, 13, 17}, {3, 17, 31}, constant, seed++, target);
+      CheckMatMul({13, 17}, {4, 17, 31}, constant, seed++, target);
+      CheckMatMul({4, 13, 17}, {17, 31}, constant, seed++, target);
+      CheckMatMul({1, 6, 1}, {5, 1, 1, 65}, constant, seed++, target);
+    }
+  });
+}
+
+TEST(MatMulTest, LargeAndTailsBitwiseThreadInvariant) {
+  ForEachTarget([](const char* target) {
+    CheckMatMul({131, 257}, {257, 129}, true, 40, target);
+    CheckMatMul({3, 47, 100}, {3, 100, 71}, false, 41, target);
+  });
+}
+
+TEST(MatMulTest, EmptyDims) {
+  for (const auto& shapes : std::vector<std::pair<Shape, Shape>>{
+           {{0, 5}, {5, 3}}, {{4, 0}, {0, 3}}, {{2, 0, 5}, {5, 3}}, {{4, 5}, {5, 0}}}) {
+    CheckMatMul(shapes.first, shapes.second, false, 50, "default");
+  }
+}
+
+TEST(MatMulTest, BadShapesAreNamed) {
+  OwnedTensor a = RandomF32({2, 3}, 1);
+  OwnedTensor b = RandomF32({4, 5}, 2);
+  OwnedTensor scalar = RandomF32({}, 3);
+  OwnedTensor a_batch = RandomF32({2, 2, 3}, 4);
+  OwnedTensor b_batch = RandomF32({3, 3, 5}, 5);
+  struct Bad {
+    const Tensor* a;
+    const Tensor* b;
+    std::string fragment;
+  };
+  const std::vector<Bad> cases = {
+      {&a.view, &b.view, "A has 3 columns but B has 4 rows"},
+      {&scalar.view, &b.view, "input 'A' is a scalar"},
+      {&a_batch.view, &b_batch.view, "not broadcastable"},
+  };
+  for (const Bad& bad : cases) {
+    OpInvocation inv;
+    inv.op_type = "MatMul";
+    inv.inputs = {bad.a, bad.b};
+    auto out = RunOp(inv);
+    ASSERT_FALSE(out.ok()) << bad.fragment;
+    EXPECT_NE(out.status().message().find(bad.fragment), std::string::npos) << out.status().message();
+  }
+}
+
+TEST(MatMulTest, FlopCount) {
+  // 2 * M * N * K per product, times the broadcast batch.
+  const OpDef* def = BuiltinOpRegistry().Find(kOnnxDomain, "MatMul", 17);
+  TensorInfo a{DType::kF32, {3, 1, 4, 5}, true};
+  TensorInfo b{DType::kF32, {2, 5, 6}, true};
+  OpContext ctx;
+  AttributeMap attrs;
+  ctx.attrs = &attrs;
+  ctx.inputs = {&a, &b};
+  ctx.constants = {nullptr, nullptr};
+  ctx.outputs.resize(1);
+  ASSERT_NE(def, nullptr);
+  ASSERT_TRUE(def->infer_shapes(ctx).ok());
+  EXPECT_EQ(ctx.outputs[0].shape, (Shape{3, 2, 4, 6}));
+  EXPECT_EQ(def->cost(ctx).flops, 2.0 * 3 * 2 * 4 * 6 * 5);
+}
+
+// ---------------------------------------------------------------------------
+// The entry point, with strided operands.
+
+TEST(GemmF32Test, StridedOperandsAndPanelWidthCheck) {
+  const int64_t m = 9, k = 10, n = 21, lda = 13, ldb = 25, ldy = 30;
+  OwnedTensor a = RandomF32({m, lda}, 1);
+  OwnedTensor b = RandomF32({k, ldb}, 2);
+  std::vector<float> y(static_cast<size_t>(m * ldy), -7.0f);
+  auto packed = ops::PackedBF32::Pack(b.view.data_as<float>(), ldb, false, k, n);
+  ASSERT_TRUE(packed.ok()) << packed.status().ToString();
+  ops::GemmF32Params p;
+  p.m = m;
+  p.n = n;
+  p.k = k;
+  p.a = a.view.data_as<float>();
+  p.lda = lda;
+  p.b = packed.value().view();
+  p.y = y.data();
+  p.ldy = ldy;
+  ASSERT_TRUE(ops::GemmF32(p, nullptr).ok());
+  const float* av = a.view.data_as<float>();
+  const float* bv = b.view.data_as<float>();
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < ldy; ++j) {
+      const float got = y[static_cast<size_t>(i * ldy + j)];
+      if (j >= n) {
+        ASSERT_EQ(got, -7.0f) << "wrote past column n at row " << i << ", column " << j;
+        continue;
+      }
+      double want = 0, mag = 0;
+      for (int64_t q = 0; q < k; ++q) {
+        want += static_cast<double>(av[i * lda + q]) * bv[q * ldb + j];
+        mag += std::fabs(static_cast<double>(av[i * lda + q]) * bv[q * ldb + j]);
+      }
+      ASSERT_NEAR(got, want, (k + 2) * std::ldexp(1.0, -24) * mag) << "row " << i << ", column " << j;
+    }
+  }
+  p.b.panel_width += 1;
+  const Status mismatch = ops::GemmF32(p, nullptr);
+  EXPECT_FALSE(mismatch.ok());
+  EXPECT_NE(mismatch.message().find("panel width"), std::string::npos) << mismatch.message();
+}
+
+}  // namespace
+}  // namespace tessera
