@@ -1,0 +1,262 @@
+// GEMM throughput: Tessera's packed Highway GEMM next to OpenBLAS sgemm and
+// oneDNN matmul, in one process and one run, shape by shape, at 1 and 2
+// threads. The baselines are optional (TESSERA_BENCH_OPENBLAS,
+// TESSERA_BENCH_DNNL); without them only Tessera runs.
+//
+// Every library gets the weights the way an inference engine holds them:
+// Tessera packs B once (as at model load), oneDNN reorders B once into the
+// layout its primitive asks for (format_tag::any), OpenBLAS has no such
+// step and reads B as is. A and C are plain row-major and C is written, not
+// accumulated (beta 0).
+//
+// After the Google Benchmark output, a table lists per shape and thread
+// count the median GFLOP/s of each library, Tessera's fraction of the FMA
+// peak (--peak_gflops per core, default 116: this machine's measured AVX-512
+// FP32 peak), and the ratio of Tessera to the faster baseline.
+//
+//   build/bench/gemm_bench --benchmark_repetitions=5 [--peak_gflops=116]
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+
+#include "ops/gemm/gemm.h"
+#include "runtime/threading.h"
+
+#ifdef TESSERA_BENCH_OPENBLAS
+#include <cblas.h>
+#endif
+#ifdef TESSERA_BENCH_DNNL
+#include <omp.h>
+
+#include <oneapi/dnnl/dnnl.hpp>
+#endif
+
+namespace tessera {
+namespace {
+
+struct Shape3 {
+  int64_t m, k, n;
+};
+
+// The shape list: square sizes, GEMV (M = 1), the small-M shapes of
+// recurrent steps, and two Transformer projections.
+const std::vector<Shape3>& Shapes() {
+  static const std::vector<Shape3> shapes = {
+      {64, 64, 64},      {128, 128, 128},  {256, 256, 256},  {512, 512, 512},   {1024, 1024, 1024},
+      {2048, 2048, 2048}, {1, 512, 512},    {1, 1024, 1024}, {1, 4096, 4096},   {8, 1024, 1024},
+      {32, 1024, 1024},  {128, 768, 3072}, {512, 768, 768},
+  };
+  return shapes;
+}
+
+std::vector<float> RandomVector(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+double Flops(const Shape3& s) { return 2.0 * static_cast<double>(s.m) * static_cast<double>(s.k) * s.n; }
+
+void SetCounters(benchmark::State& state, const Shape3& s) {
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(Flops(s) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_Tessera(benchmark::State& state, Shape3 s, int threads) {
+  const std::vector<float> a = RandomVector(static_cast<size_t>(s.m * s.k), 1);
+  const std::vector<float> b = RandomVector(static_cast<size_t>(s.k * s.n), 2);
+  std::vector<float> y(static_cast<size_t>(s.m * s.n));
+  auto packed = ops::PackedBF32::Pack(b.data(), s.n, false, s.k, s.n);
+  if (!packed.ok()) {
+    state.SkipWithError(packed.status().ToString().c_str());
+    return;
+  }
+  ops::GemmF32Params p;
+  p.m = s.m;
+  p.n = s.n;
+  p.k = s.k;
+  p.a = a.data();
+  p.lda = s.k;
+  p.b = packed.value().view();
+  p.y = y.data();
+  p.ldy = s.n;
+  ThreadArena arena(threads);
+  TbbRunner runner;
+  arena.Execute([&] {
+    for (auto _ : state) {
+      if (!ops::GemmF32(p, &runner).ok()) state.SkipWithError("GemmF32 failed");
+      benchmark::DoNotOptimize(y.data());
+      benchmark::ClobberMemory();
+    }
+  });
+  SetCounters(state, s);
+}
+
+#ifdef TESSERA_BENCH_OPENBLAS
+void BM_OpenBlas(benchmark::State& state, Shape3 s, int threads) {
+  const std::vector<float> a = RandomVector(static_cast<size_t>(s.m * s.k), 1);
+  const std::vector<float> b = RandomVector(static_cast<size_t>(s.k * s.n), 2);
+  std::vector<float> y(static_cast<size_t>(s.m * s.n));
+  openblas_set_num_threads(threads);
+  for (auto _ : state) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(s.m), static_cast<int>(s.n),
+                static_cast<int>(s.k), 1.0f, a.data(), static_cast<int>(s.k), b.data(), static_cast<int>(s.n),
+                0.0f, y.data(), static_cast<int>(s.n));
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  SetCounters(state, s);
+}
+#endif
+
+#ifdef TESSERA_BENCH_DNNL
+void BM_OneDnn(benchmark::State& state, Shape3 s, int threads) {
+  using dt = dnnl::memory::data_type;
+  using tag = dnnl::memory::format_tag;
+  std::vector<float> a = RandomVector(static_cast<size_t>(s.m * s.k), 1);
+  std::vector<float> b = RandomVector(static_cast<size_t>(s.k * s.n), 2);
+  std::vector<float> y(static_cast<size_t>(s.m * s.n));
+  omp_set_num_threads(threads);
+  dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  dnnl::stream stream(engine);
+  const dnnl::memory::desc a_md({s.m, s.k}, dt::f32, tag::ab);
+  const dnnl::memory::desc b_any({s.k, s.n}, dt::f32, tag::any);
+  const dnnl::memory::desc y_md({s.m, s.n}, dt::f32, tag::ab);
+  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_any, y_md), engine);
+  dnnl::memory a_mem(a_md, engine, a.data());
+  dnnl::memory y_mem(y_md, engine, y.data());
+  // Weights reordered once into the primitive's preferred layout.
+  dnnl::memory b_user({{s.k, s.n}, dt::f32, tag::ab}, engine, b.data());
+  dnnl::memory b_mem(pd.weights_desc(), engine);
+  dnnl::reorder(b_user, b_mem).execute(stream, b_user, b_mem);
+  stream.wait();
+  const dnnl::matmul matmul(pd);
+  for (auto _ : state) {
+    matmul.execute(stream, {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, y_mem}});
+    stream.wait();
+    benchmark::DoNotOptimize(y.data());
+  }
+  SetCounters(state, s);
+}
+#endif
+
+std::string Key(const Shape3& s, int threads) {
+  char buf[96];
+  std::snprintf(buf, sizeof(buf), "%lldx%lldx%lld/threads:%d", static_cast<long long>(s.m),
+                static_cast<long long>(s.k), static_cast<long long>(s.n), threads);
+  return buf;
+}
+
+// Collects each benchmark's GFLOP/s (the median aggregate when repeated)
+// while the console reporter prints as usual.
+class SummaryReporter : public benchmark::ConsoleReporter {
+ public:
+  // library -> key -> GFLOP/s
+  std::map<std::string, std::map<std::string, double>> gflops;
+
+  void ReportRuns(const std::vector<Run>& runs) override {
+    ConsoleReporter::ReportRuns(runs);
+    for (const Run& run : runs) {
+      const bool repeated = run.repetitions > 1;
+      if (repeated && run.aggregate_name != "median") continue;
+      if (run.error_occurred) continue;
+      auto it = run.counters.find("GFLOP/s");
+      if (it == run.counters.end()) continue;
+      // Names are "gemm/<library>/<MxKxN>/threads:<t>/<options...>".
+      std::vector<std::string> parts;
+      const std::string name = run.run_name.str();
+      for (size_t begin = 0; begin <= name.size();) {
+        size_t end = name.find('/', begin);
+        if (end == std::string::npos) end = name.size();
+        parts.push_back(name.substr(begin, end - begin));
+        begin = end + 1;
+      }
+      if (parts.size() < 4) continue;
+      gflops[parts[1]][parts[2] + "/" + parts[3]] = it->second.value;
+    }
+  }
+};
+
+double Lookup(const SummaryReporter& r, const std::string& lib, const std::string& key) {
+  auto lib_it = r.gflops.find(lib);
+  if (lib_it == r.gflops.end()) return 0;
+  auto it = lib_it->second.find(key);
+  return it == lib_it->second.end() ? 0 : it->second;
+}
+
+void PrintSummary(const SummaryReporter& r, double peak_per_core) {
+  std::printf("\nGFLOP/s (median), Tessera's fraction of the FMA peak (%.0f GFLOP/s per core), and\n"
+              "Tessera / the faster baseline:\n\n",
+              peak_per_core);
+  std::printf("%-24s %9s %9s %9s %7s %8s\n", "shape MxKxN/threads", "tessera", "openblas", "onednn", "peak", "ratio");
+  for (const Shape3& s : Shapes()) {
+    for (int threads : {1, 2}) {
+      const std::string key = Key(s, threads);
+      const double t = Lookup(r, "tessera", key);
+      const double ob = Lookup(r, "openblas", key);
+      const double dn = Lookup(r, "onednn", key);
+      const double best = std::max(ob, dn);
+      if (t == 0 && best == 0) continue;  // filtered out
+      char ob_s[16] = "-", dn_s[16] = "-", ratio_s[16] = "-";
+      if (ob > 0) std::snprintf(ob_s, sizeof(ob_s), "%.1f", ob);
+      if (dn > 0) std::snprintf(dn_s, sizeof(dn_s), "%.1f", dn);
+      if (best > 0) std::snprintf(ratio_s, sizeof(ratio_s), "%.2fx", t / best);
+      std::printf("%-24s %9.1f %9s %9s %6.0f%% %8s\n", key.c_str(), t, ob_s, dn_s, 100.0 * t / (peak_per_core * threads),
+                  ratio_s);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tessera
+
+int main(int argc, char** argv) {
+  double peak = 116;
+  // Our own flag, removed before Google Benchmark parses the rest.
+  std::vector<char*> args;
+  for (int i = 0; i < argc; ++i) {
+    if (std::strncmp(argv[i], "--peak_gflops=", 14) == 0) {
+      peak = std::atof(argv[i] + 14);
+    } else {
+      args.push_back(argv[i]);
+    }
+  }
+  int n = static_cast<int>(args.size());
+  benchmark::Initialize(&n, args.data());
+  using tessera::Key;
+  for (const tessera::Shape3& s : tessera::Shapes()) {
+    for (int threads : {1, 2}) {
+      const std::string key = Key(s, threads);
+      benchmark::RegisterBenchmark(("gemm/tessera/" + key).c_str(), tessera::BM_Tessera, s, threads)
+          ->UseRealTime()
+          ->MinTime(0.2);
+#ifdef TESSERA_BENCH_OPENBLAS
+      benchmark::RegisterBenchmark(("gemm/openblas/" + key).c_str(), tessera::BM_OpenBlas, s, threads)
+          ->UseRealTime()
+          ->MinTime(0.2);
+#endif
+#ifdef TESSERA_BENCH_DNNL
+      benchmark::RegisterBenchmark(("gemm/onednn/" + key).c_str(), tessera::BM_OneDnn, s, threads)
+          ->UseRealTime()
+          ->MinTime(0.2);
+#endif
+    }
+  }
+  tessera::SummaryReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  tessera::PrintSummary(reporter, peak);
+  benchmark::Shutdown();
+  return 0;
+}
