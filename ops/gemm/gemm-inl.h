@@ -1,39 +1,49 @@
 // SIMD code of the GEMM family, compiled once per Highway target.
 //
 // Maths
-//   Y[i, j] = alpha * sum_p op(A)[i, p] * B[p, j] + beta * C(i, j), with the
-//   sum accumulated in float by fused multiply-adds in order p = 0 .. k-1,
-//   one accumulator per output element. The error of each element is the
-//   usual bound of a length-k dot product, |dY| <= k u sum_p |a_p b_p|
-//   (first order, u = 2^-24), plus two roundings for the epilogue.
+//   Y[i, j] = alpha * sum_p op(A)[i, p] * B[p, j] + beta * C(i, j). The sum
+//   is accumulated in float by fused multiply-adds in order p = 0 .. k-1,
+//   in blocks of kGemmKc: each block's partial sum is added to the running
+//   sum kept in Y. The error of each element is the usual bound of a
+//   length-k dot product, |dY| <= k u sum_p |a_p b_p| (first order,
+//   u = 2^-24), plus two roundings for the epilogue.
 //
 // Packed B layout (see gemm.h)
 //   Panels of kPanelVectors vectors (the panel width), each k rows of
 //   panel-width contiguous floats, zero-padded past column n. One row of a
-//   panel is therefore two aligned vector loads.
+//   panel is two aligned vector loads, and rows [p0, p0 + kc) of a panel
+//   (a "sliver") are contiguous.
+//
+// Blocking (Goto's scheme, sized for ~32 KiB L1 and >= 512 KiB L2)
+//   A task is a block of kGemmMc rows by kGemmNcPanels panels of Y. For each
+//   kc-block of the inner dimension it packs its rows of op(A) into row
+//   micro-panels (kTileRows rows interleaved, so the micro-kernel reads A
+//   contiguously whatever transA and lda are), then runs the micro-kernel
+//   over every (row tile, panel) of the block. A B sliver (kc x 32 floats,
+//   32 KiB on AVX-512 at kc = 256) is reused by all row tiles of the block
+//   while the packed A block (mc x kc, 144 KiB) stays in L2.
 //
 // Micro-kernel
-//   A tile is up to kTileRows rows of Y by one panel. Its kTileRows x 2
-//   accumulators stay in registers for the whole k loop: each step loads
-//   the panel row (2 vectors), broadcasts one element of each A row, and
-//   issues 2 * kTileRows FMAs. With kTileRows = 6 that is 12 independent
-//   accumulators, enough to cover the FMA latency on current x86 and ARM
-//   cores. A is read in place (no packing) through a row stride and a
-//   column stride, which is how transA costs nothing extra. This is the
-//   straightforward kernel; cache blocking over k and A packing come later.
+//   kTileRows x 2 vector accumulators stay in registers for the whole kc
+//   loop: each step loads the sliver row (2 vectors), broadcasts one packed
+//   A value per row and issues 2 * kTileRows FMAs. Targets with 32 vector
+//   registers (AVX-512, ARM) use 12 rows (24 accumulators); SSE4/AVX2 have
+//   16 registers and use 6 rows (12 accumulators). Either is more than the
+//   FMA latency x throughput product, so the loop runs at FMA throughput.
+//   A 1-row tile (GEMV, M = 1) would be one dependency chain per vector, so
+//   it splits the k loop over two accumulator sets.
 //
 // Tail contract
-//   Rows past m are never touched: the micro-kernel is instantiated for
-//   1..kTileRows rows. Columns past n exist only in the zero padding of the
-//   last panel; that tile's accumulators go through a stack buffer and only
-//   the n - column columns are written. Nothing outside A, B, C and Y is
-//   read or written.
+//   Rows past m are zero in the packed A block; their accumulators are
+//   computed and dropped. Columns past n exist only in the zero padding of
+//   the last panel; that tile's rows go through a stack buffer and only the
+//   n - column columns are written. Nothing outside A, B, C and Y is read or
+//   written.
 //
 // Partitioning
-//   Tiles are numbered panel-major (all row blocks of panel 0, then panel
-//   1, ...) so consecutive tiles of one chunk reuse the same B panel from
-//   cache. Each tile is computed whole by one call, and no sum crosses
-//   tiles, so the split and the thread count never change a result bit.
+//   Tasks (row block, panel group) are numbered row-block-major and are
+//   independent; each computes its outputs whole, over all of k, in a fixed
+//   order, so the split and the thread count never change a result bit.
 
 // Per-target include guard (toggled by foreach_target.h).
 #if defined(TESSERA_OPS_GEMM_GEMM_INL_H_) == defined(HWY_TARGET_TOGGLE)
@@ -45,8 +55,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "hwy/highway.h"
+#include "ops/elementwise/elementwise-inl.h"
 #include "ops/gemm/gemm.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -55,143 +67,255 @@ namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
 inline constexpr size_t kPanelVectors = 2;
-inline constexpr int64_t kTileRows = kGemmTileRows;
+
+#if HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3
+inline constexpr int64_t kTileRows = 6;  // 16 vector registers
+#else
+inline constexpr int64_t kTileRows = 12;  // 32 vector registers
+#endif
+static_assert(kGemmMc % kTileRows == 0, "row blocks hold whole row tiles");
+static_assert(kTileRows <= kGemmMaxTileRows, "gemm.h sizes buffers for kGemmMaxTileRows");
 
 HWY_INLINE int64_t PanelWidthF32() {
   const hn::ScalableTag<float> d;
   return static_cast<int64_t>(kPanelVectors * hn::Lanes(d));
 }
 
-// Tile geometry of one product.
-struct GemmTiling {
+// Task geometry of one product.
+struct GemmTasks {
   int64_t row_blocks = 0;
   int64_t panels = 0;
-  int64_t tiles() const { return row_blocks * panels; }
+  int64_t panel_groups = 0;
+  int64_t count() const { return row_blocks * panel_groups; }
 };
 
-HWY_INLINE GemmTiling TilingOf(const GemmF32Params& p) {
-  GemmTiling t;
-  t.row_blocks = (p.m + kTileRows - 1) / kTileRows;
+HWY_INLINE GemmTasks TasksOf(const GemmF32Params& p) {
+  GemmTasks t;
+  t.row_blocks = (p.m + kGemmMc - 1) / kGemmMc;
   t.panels = (p.n + p.b.panel_width - 1) / p.b.panel_width;
+  t.panel_groups = (t.panels + kGemmNcPanels - 1) / kGemmNcPanels;
   return t;
 }
 
-// Y[row, col..col+cols) = alpha * acc + beta * C for one row of a tile.
-// `acc` holds the row's panel-width accumulators (cols <= panel width).
-// The vector path covers full panels whose C is a row (stride_n 1) or a
-// repeated value (stride_n 0); everything else goes element by element with
-// the same operations (fma), so results match either way.
-HWY_INLINE void StoreTileRow(const GemmF32Params& p, int64_t row, int64_t col, int64_t cols, const float* acc) {
+// Packs rows [row0, row0 + rows) and inner indices [p0, p0 + kc) of op(A)
+// into micro-panels of kTileRows rows: panel t holds, for q in [0, kc), the
+// kTileRows values op(A)[row0 + t * kTileRows + r, p0 + q] contiguously.
+// Rows past `rows` are zero.
+HWY_INLINE void PackABlock(const GemmF32Params& p, int64_t row0, int64_t rows, int64_t p0, int64_t kc,
+                           float* HWY_RESTRICT out) {
+  const int64_t tiles = (rows + kTileRows - 1) / kTileRows;
+  for (int64_t t = 0; t < tiles; ++t) {
+    float* HWY_RESTRICT panel = out + t * kTileRows * kc;
+    const int64_t r_end = (rows - t * kTileRows) < kTileRows ? (rows - t * kTileRows) : kTileRows;
+    if (!p.trans_a) {
+      // Row-major A: read each row contiguously, scatter into the panel.
+      for (int64_t r = 0; r < r_end; ++r) {
+        const float* src = p.a + (row0 + t * kTileRows + r) * p.lda + p0;
+        for (int64_t q = 0; q < kc; ++q) panel[q * kTileRows + r] = src[q];
+      }
+    } else {
+      // A^T: op(A)[i, q] = a[q * lda + i], so a panel row is contiguous.
+      for (int64_t q = 0; q < kc; ++q) {
+        const float* src = p.a + (p0 + q) * p.lda + row0 + t * kTileRows;
+        std::memcpy(panel + q * kTileRows, src, static_cast<size_t>(r_end) * sizeof(float));
+      }
+    }
+    if (r_end < kTileRows) {
+      for (int64_t q = 0; q < kc; ++q) {
+        for (int64_t r = r_end; r < kTileRows; ++r) panel[q * kTileRows + r] = 0.0f;
+      }
+    }
+  }
+}
+
+// Where one k-block's accumulators go: the first block stores its partial
+// sum, middle blocks add to Y, the last applies alpha and beta * C. A
+// single block does both at once.
+struct BlockRole {
+  bool first;
+  bool last;
+};
+
+template <class D, class V>
+HWY_INLINE V ApplyActivation(D d, GemmActivation act, V v) {
+  switch (act) {
+    case GemmActivation::kNone: return v;
+    case GemmActivation::kRelu: return VecRelu(d, v);
+    case GemmActivation::kSigmoid: return VecSigmoid(d, v);
+    case GemmActivation::kTanh: return VecTanh(d, v);
+  }
+  return v;
+}
+
+// One row of a tile: `acc` holds the row's panel-width accumulators and
+// `cols` <= panel width of them are written to Y[row, col..). The vector
+// path covers full panels whose C is a row (stride_n 1) or a repeated value
+// (stride_n 0); everything else goes element by element through the same
+// operations on one-lane vectors, so results do not depend on the path.
+HWY_INLINE void StoreTileRow(const GemmF32Params& p, BlockRole role, int64_t row, int64_t col, int64_t cols,
+                             const float* HWY_RESTRICT acc) {
   const hn::ScalableTag<float> d;
+  const hn::CappedTag<float, 1> d1;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
   float* y = p.y + row * p.ldy + col;
-  const bool use_c = p.c != nullptr && p.beta != 0.0f;
+  const bool use_c = role.last && p.c != nullptr && p.beta != 0.0f;
   const float* c_row = use_c ? p.c + row * p.c_stride_m + col * p.c_stride_n : nullptr;
-  const auto alpha = hn::Set(d, p.alpha);
-  const auto beta = hn::Set(d, p.beta);
   int64_t j = 0;
   if (!use_c || p.c_stride_n == 0 || p.c_stride_n == 1) {
+    const auto alpha = hn::Set(d, p.alpha);
+    const auto beta = hn::Set(d, p.beta);
     for (; j + lanes <= cols; j += lanes) {
-      auto v = hn::Mul(hn::Load(d, acc + j), alpha);
-      if (use_c) {
-        const auto c = p.c_stride_n == 1 ? hn::LoadU(d, c_row + j) : hn::Set(d, c_row[0]);
-        v = hn::MulAdd(c, beta, v);
+      auto v = hn::Load(d, acc + j);
+      if (!role.first) v = hn::Add(hn::LoadU(d, y + j), v);
+      if (role.last) {
+        v = hn::Mul(v, alpha);
+        if (use_c) v = hn::MulAdd(p.c_stride_n == 1 ? hn::LoadU(d, c_row + j) : hn::Set(d, c_row[0]), beta, v);
+        v = ApplyActivation(d, p.activation, v);
       }
       hn::StoreU(v, d, y + j);
     }
   }
+  const auto alpha1 = hn::Set(d1, p.alpha);
+  const auto beta1 = hn::Set(d1, p.beta);
   for (; j < cols; ++j) {
-    const float v = acc[j] * p.alpha;
-    y[j] = use_c ? hn::GetLane(hn::MulAdd(hn::Set(d, c_row[j * p.c_stride_n]), beta, hn::Set(d, v))) : v;
+    auto v = hn::Load(d1, acc + j);
+    if (!role.first) v = hn::Add(hn::LoadU(d1, y + j), v);
+    if (role.last) {
+      v = hn::Mul(v, alpha1);
+      if (use_c) v = hn::MulAdd(hn::Set(d1, c_row[j * p.c_stride_n]), beta1, v);
+      v = ApplyActivation(d1, p.activation, v);
+    }
+    hn::StoreU(v, d1, y + j);
   }
 }
 
-// Computes the tile of kRows rows starting at `row` and the panel starting
-// at column `col`.
+// Accumulates one packed-A row tile against one B sliver over kc steps and
+// writes the first `rows` rows (<= kRows) through StoreTileRow. `a` is the
+// tile's micro-panel (kTileRows values per step; only the first kRows are
+// read), `b` the sliver (panel-width values per step).
+#define TSR_GEMM_ROW_FMA(r)                         \
+  if constexpr (kRows > r) {                        \
+    const auto a##r = hn::Set(d, a_q[r]);           \
+    c##r##0 = hn::MulAdd(a##r, b0, c##r##0);        \
+    c##r##1 = hn::MulAdd(a##r, b1, c##r##1);        \
+  }
+#define TSR_GEMM_ROW_STORE(r)                       \
+  if constexpr (kRows > r) {                        \
+    if (rows > r) {                                 \
+      hn::Store(c##r##0, d, acc);                   \
+      hn::Store(c##r##1, d, acc + lanes);           \
+      StoreTileRow(p, role, row + r, col, cols, acc); \
+    }                                               \
+  }
+
 template <int64_t kRows>
-HWY_NOINLINE void GemmTileF32(const GemmF32Params& p, int64_t row, int64_t panel) {
+HWY_NOINLINE void GemmMicroKernel(const GemmF32Params& p, BlockRole role, const float* HWY_RESTRICT a,
+                                  const float* HWY_RESTRICT b, int64_t kc, int64_t row, int64_t rows, int64_t col,
+                                  int64_t cols) {
+  static_assert(kRows >= 1 && kRows <= 12, "twelve accumulator rows at most");
   const hn::ScalableTag<float> d;
   const size_t lanes = hn::Lanes(d);
-  const int64_t width = p.b.panel_width;
-  const int64_t col = panel * width;
-  const float* HWY_RESTRICT b = p.b.data + panel * p.k * width;
-  // Element (i, q) of op(A) is a[i * a_row + q * a_col].
-  const int64_t a_row = p.trans_a ? 1 : p.lda;
-  const int64_t a_col = p.trans_a ? p.lda : 1;
-  const float* HWY_RESTRICT a = p.a + row * a_row;
-
-  auto c00 = hn::Zero(d), c01 = hn::Zero(d);
-  auto c10 = hn::Zero(d), c11 = hn::Zero(d);
-  auto c20 = hn::Zero(d), c21 = hn::Zero(d);
-  auto c30 = hn::Zero(d), c31 = hn::Zero(d);
-  auto c40 = hn::Zero(d), c41 = hn::Zero(d);
-  auto c50 = hn::Zero(d), c51 = hn::Zero(d);
-  for (int64_t q = 0; q < p.k; ++q) {
+  const int64_t width = static_cast<int64_t>(kPanelVectors * lanes);
+  auto c00 = hn::Zero(d), c01 = hn::Zero(d), c10 = hn::Zero(d), c11 = hn::Zero(d);
+  auto c20 = hn::Zero(d), c21 = hn::Zero(d), c30 = hn::Zero(d), c31 = hn::Zero(d);
+  auto c40 = hn::Zero(d), c41 = hn::Zero(d), c50 = hn::Zero(d), c51 = hn::Zero(d);
+  auto c60 = hn::Zero(d), c61 = hn::Zero(d), c70 = hn::Zero(d), c71 = hn::Zero(d);
+  auto c80 = hn::Zero(d), c81 = hn::Zero(d), c90 = hn::Zero(d), c91 = hn::Zero(d);
+  auto c100 = hn::Zero(d), c101 = hn::Zero(d), c110 = hn::Zero(d), c111 = hn::Zero(d);
+  int64_t q = 0;
+  if constexpr (kRows == 1) {
+    // One row: a second accumulator set for odd steps keeps two independent
+    // chains per vector; they are summed once at the end (fixed order).
+    auto e0 = hn::Zero(d), e1 = hn::Zero(d);
+    for (; q + 2 <= kc; q += 2) {
+      const auto a0 = hn::Set(d, a[q * kTileRows]);
+      const auto a1 = hn::Set(d, a[(q + 1) * kTileRows]);
+      c00 = hn::MulAdd(a0, hn::Load(d, b + q * width), c00);
+      c01 = hn::MulAdd(a0, hn::Load(d, b + q * width + lanes), c01);
+      e0 = hn::MulAdd(a1, hn::Load(d, b + (q + 1) * width), e0);
+      e1 = hn::MulAdd(a1, hn::Load(d, b + (q + 1) * width + lanes), e1);
+    }
+    c00 = hn::Add(c00, e0);
+    c01 = hn::Add(c01, e1);
+  }
+  for (; q < kc; ++q) {
     const auto b0 = hn::Load(d, b + q * width);
     const auto b1 = hn::Load(d, b + q * width + lanes);
-    const float* HWY_RESTRICT aq = a + q * a_col;
-    {
-      const auto a0 = hn::Set(d, aq[0]);
-      c00 = hn::MulAdd(a0, b0, c00);
-      c01 = hn::MulAdd(a0, b1, c01);
-    }
-    if constexpr (kRows > 1) {
-      const auto a1 = hn::Set(d, aq[a_row]);
-      c10 = hn::MulAdd(a1, b0, c10);
-      c11 = hn::MulAdd(a1, b1, c11);
-    }
-    if constexpr (kRows > 2) {
-      const auto a2 = hn::Set(d, aq[2 * a_row]);
-      c20 = hn::MulAdd(a2, b0, c20);
-      c21 = hn::MulAdd(a2, b1, c21);
-    }
-    if constexpr (kRows > 3) {
-      const auto a3 = hn::Set(d, aq[3 * a_row]);
-      c30 = hn::MulAdd(a3, b0, c30);
-      c31 = hn::MulAdd(a3, b1, c31);
-    }
-    if constexpr (kRows > 4) {
-      const auto a4 = hn::Set(d, aq[4 * a_row]);
-      c40 = hn::MulAdd(a4, b0, c40);
-      c41 = hn::MulAdd(a4, b1, c41);
-    }
-    if constexpr (kRows > 5) {
-      const auto a5 = hn::Set(d, aq[5 * a_row]);
-      c50 = hn::MulAdd(a5, b0, c50);
-      c51 = hn::MulAdd(a5, b1, c51);
-    }
+    const float* HWY_RESTRICT a_q = a + q * kTileRows;
+    TSR_GEMM_ROW_FMA(0)
+    TSR_GEMM_ROW_FMA(1)
+    TSR_GEMM_ROW_FMA(2)
+    TSR_GEMM_ROW_FMA(3)
+    TSR_GEMM_ROW_FMA(4)
+    TSR_GEMM_ROW_FMA(5)
+    TSR_GEMM_ROW_FMA(6)
+    TSR_GEMM_ROW_FMA(7)
+    TSR_GEMM_ROW_FMA(8)
+    TSR_GEMM_ROW_FMA(9)
+    TSR_GEMM_ROW_FMA(10)
+    TSR_GEMM_ROW_FMA(11)
   }
-
-  // The epilogue reads the accumulators from an aligned stack row, which
-  // also serves the partial last panel.
   HWY_ALIGN float acc[kPanelVectors * HWY_MAX_BYTES / sizeof(float)];
-  const int64_t cols = (p.n - col) < width ? (p.n - col) : width;
-  const auto finish_row = [&](int64_t r, decltype(c00) lo, decltype(c00) hi) {
-    hn::Store(lo, d, acc);
-    hn::Store(hi, d, acc + lanes);
-    StoreTileRow(p, row + r, col, cols, acc);
-  };
-  finish_row(0, c00, c01);
-  if constexpr (kRows > 1) finish_row(1, c10, c11);
-  if constexpr (kRows > 2) finish_row(2, c20, c21);
-  if constexpr (kRows > 3) finish_row(3, c30, c31);
-  if constexpr (kRows > 4) finish_row(4, c40, c41);
-  if constexpr (kRows > 5) finish_row(5, c50, c51);
+  TSR_GEMM_ROW_STORE(0)
+  TSR_GEMM_ROW_STORE(1)
+  TSR_GEMM_ROW_STORE(2)
+  TSR_GEMM_ROW_STORE(3)
+  TSR_GEMM_ROW_STORE(4)
+  TSR_GEMM_ROW_STORE(5)
+  TSR_GEMM_ROW_STORE(6)
+  TSR_GEMM_ROW_STORE(7)
+  TSR_GEMM_ROW_STORE(8)
+  TSR_GEMM_ROW_STORE(9)
+  TSR_GEMM_ROW_STORE(10)
+  TSR_GEMM_ROW_STORE(11)
+}
+#undef TSR_GEMM_ROW_FMA
+#undef TSR_GEMM_ROW_STORE
+
+// Runs the micro-kernel with the fewest accumulator rows that cover `rows`
+// (the packed rows past `rows` are zero, so extra rows are harmless).
+HWY_INLINE void RunTile(const GemmF32Params& p, BlockRole role, const float* a, const float* b, int64_t kc,
+                        int64_t row, int64_t rows, int64_t col, int64_t cols) {
+  if (rows <= 1) return GemmMicroKernel<1>(p, role, a, b, kc, row, rows, col, cols);
+  if (rows <= 2) return GemmMicroKernel<2>(p, role, a, b, kc, row, rows, col, cols);
+  if (rows <= 4) return GemmMicroKernel<4>(p, role, a, b, kc, row, rows, col, cols);
+  if (kTileRows == 6 || rows <= 6) return GemmMicroKernel<6>(p, role, a, b, kc, row, rows, col, cols);
+  if (rows <= 8) return GemmMicroKernel<8>(p, role, a, b, kc, row, rows, col, cols);
+  return GemmMicroKernel<kTileRows>(p, role, a, b, kc, row, rows, col, cols);
 }
 
-// Tiles [begin, end) of the product, numbered panel-major.
-HWY_INLINE void GemmTilesF32(const GemmF32Params& p, const GemmTiling& t, int64_t begin, int64_t end) {
-  static_assert(kTileRows == 6, "GemmTileF32 has six accumulator rows");
-  for (int64_t tile = begin; tile < end; ++tile) {
-    const int64_t panel = tile / t.row_blocks;
-    const int64_t row = (tile % t.row_blocks) * kTileRows;
-    switch (p.m - row < kTileRows ? p.m - row : kTileRows) {
-      case 1: GemmTileF32<1>(p, row, panel); break;
-      case 2: GemmTileF32<2>(p, row, panel); break;
-      case 3: GemmTileF32<3>(p, row, panel); break;
-      case 4: GemmTileF32<4>(p, row, panel); break;
-      case 5: GemmTileF32<5>(p, row, panel); break;
-      default: GemmTileF32<6>(p, row, panel); break;
+// Task `task` of one product: rows [rb * kGemmMc, ...) by panels
+// [pg * kGemmNcPanels, ...). `a_pack` holds kGemmMc * kGemmKc floats.
+HWY_INLINE void GemmTaskF32(const GemmF32Params& p, const GemmTasks& t, int64_t task, float* HWY_RESTRICT a_pack) {
+  const int64_t rb = task / t.panel_groups;
+  const int64_t pg = task % t.panel_groups;
+  const int64_t row0 = rb * kGemmMc;
+  const int64_t rows = (p.m - row0) < kGemmMc ? (p.m - row0) : kGemmMc;
+  const int64_t panel0 = pg * kGemmNcPanels;
+  const int64_t panel_end = (panel0 + kGemmNcPanels) < t.panels ? (panel0 + kGemmNcPanels) : t.panels;
+  const int64_t width = p.b.panel_width;
+  if (p.k == 0) {
+    // No products: Y = beta * C (or 0), through the same epilogue.
+    HWY_ALIGN float zeros[kPanelVectors * HWY_MAX_BYTES / sizeof(float)] = {};
+    for (int64_t panel = panel0; panel < panel_end; ++panel) {
+      const int64_t col = panel * width;
+      const int64_t cols = (p.n - col) < width ? (p.n - col) : width;
+      for (int64_t r = 0; r < rows; ++r) StoreTileRow(p, BlockRole{true, true}, row0 + r, col, cols, zeros);
+    }
+    return;
+  }
+  for (int64_t p0 = 0; p0 < p.k; p0 += kGemmKc) {
+    const int64_t kc = (p.k - p0) < kGemmKc ? (p.k - p0) : kGemmKc;
+    const BlockRole role{p0 == 0, p0 + kc == p.k};
+    PackABlock(p, row0, rows, p0, kc, a_pack);
+    for (int64_t panel = panel0; panel < panel_end; ++panel) {
+      const float* sliver = p.b.data + panel * p.k * width + p0 * width;
+      const int64_t col = panel * width;
+      const int64_t cols = (p.n - col) < width ? (p.n - col) : width;
+      for (int64_t r = 0; r < rows; r += kTileRows) {
+        const int64_t tile_rows = (rows - r) < kTileRows ? (rows - r) : kTileRows;
+        RunTile(p, role, a_pack + r * kc, sliver, kc, row0 + r, tile_rows, col, cols);
+      }
     }
   }
 }

@@ -15,18 +15,14 @@ namespace HWY_NAMESPACE {
 
 int64_t GemmF32PanelWidthKernel() { return PanelWidthF32(); }
 
-// Work items [begin, end) of `count` products of equal shape, numbered
-// product-major: item = product * tiles_per_product + tile.
-void GemmF32TilesKernel(const GemmF32Params* params, int64_t count, int64_t begin, int64_t end) {
-  (void)count;
-  const GemmTiling t = TilingOf(params[0]);
-  const int64_t per_product = t.tiles();
-  while (begin < end) {
-    const int64_t product = begin / per_product;
-    const int64_t tile = begin % per_product;
-    const int64_t stop = (end - product * per_product) < per_product ? (end - product * per_product) : per_product;
-    GemmTilesF32(params[product], t, tile, stop);
-    begin = product * per_product + stop;
+// Tasks [begin, end) of `count` products of equal shape, numbered
+// product-major: item = product * tasks_per_product + task. `a_pack` holds
+// kGemmMc * kGemmKc floats.
+void GemmF32TasksKernel(const GemmF32Params* params, int64_t begin, int64_t end, float* a_pack) {
+  const GemmTasks t = TasksOf(params[0]);
+  const int64_t per_product = t.count();
+  for (int64_t item = begin; item < end; ++item) {
+    GemmTaskF32(params[item / per_product], t, item % per_product, a_pack);
   }
 }
 
@@ -38,12 +34,15 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+
+#include "hwy/aligned_allocator.h"
 
 namespace tessera::ops {
 
 HWY_EXPORT(GemmF32PanelWidthKernel);
-HWY_EXPORT(GemmF32TilesKernel);
+HWY_EXPORT(GemmF32TasksKernel);
 
 namespace {
 
@@ -54,6 +53,14 @@ constexpr double kChunkFlops = 1 << 18;
 
 // Matrices with fewer floats than this pack on the calling thread.
 constexpr int64_t kParallelPackFloats = 1 << 16;
+
+// Each thread packs A blocks into its own buffer, allocated on first use
+// and kept for the thread's lifetime (no allocation per call).
+float* ThreadAPackBuffer() {
+  thread_local hwy::AlignedFreeUniquePtr<float[]> buffer;
+  if (!buffer) buffer = hwy::AllocateAligned<float>(static_cast<size_t>(kGemmMc * kGemmKc));
+  return buffer.get();
+}
 
 template <typename Fn>
 void RunChunks(const ParallelRunner* runner, int64_t n, int64_t grain, const Fn& fn) {
@@ -162,14 +169,29 @@ Status GemmF32Batch(const GemmF32Params* params, int64_t count, const ParallelRu
   for (int64_t i = 0; i < count; ++i) TSR_RETURN_IF_ERROR(CheckParams(params[i], params[0], panel_width));
   const GemmF32Params& p = params[0];
   if (p.m == 0 || p.n == 0) return Status::Ok();
-  const int64_t row_blocks = (p.m + kGemmTileRows - 1) / kGemmTileRows;
+  const int64_t row_blocks = (p.m + kGemmMc - 1) / kGemmMc;
   const int64_t panels = (p.n + panel_width - 1) / panel_width;
-  const int64_t items = count * row_blocks * panels;
-  const double tile_flops = 2.0 * kGemmTileRows * static_cast<double>(panel_width) * static_cast<double>(std::max<int64_t>(p.k, 1));
-  const int64_t grain = std::max<int64_t>(1, static_cast<int64_t>(kChunkFlops / tile_flops));
+  const int64_t panel_groups = (panels + kGemmNcPanels - 1) / kGemmNcPanels;
+  const int64_t items = count * row_blocks * panel_groups;
+  // A task is at most kGemmMc x (kGemmNcPanels * panel_width) outputs; take
+  // the product's own extent where it is smaller.
+  const double task_flops = 2.0 * static_cast<double>(std::min(p.m, kGemmMc)) *
+                            static_cast<double>(std::min(p.n, kGemmNcPanels * panel_width)) *
+                            static_cast<double>(std::max<int64_t>(p.k, 1));
+  const int64_t grain = std::max<int64_t>(1, static_cast<int64_t>(kChunkFlops / task_flops));
+  std::atomic<bool> out_of_memory{false};
   RunChunks(runner, items, grain, [&](int64_t begin, int64_t end) {
-    HWY_DYNAMIC_DISPATCH(GemmF32TilesKernel)(params, count, begin, end);
+    float* a_pack = ThreadAPackBuffer();
+    if (a_pack == nullptr) {
+      out_of_memory.store(true, std::memory_order_relaxed);
+      return;
+    }
+    HWY_DYNAMIC_DISPATCH(GemmF32TasksKernel)(params, begin, end, a_pack);
   });
+  if (out_of_memory.load()) {
+    return Error(StatusCode::kResourceExhausted, "GemmF32: could not allocate the ",
+                 kGemmMc * kGemmKc * sizeof(float), "-byte A packing buffer");
+  }
   return Status::Ok();
 }
 

@@ -87,11 +87,19 @@ class PackedBF32 {
 // ---------------------------------------------------------------------------
 // The product.
 
-// Rows of Y per micro-kernel tile (the same on every target; the tile's
-// width is the panel width).
-inline constexpr int64_t kGemmTileRows = 6;
+// Blocking (see gemm-inl.h): a task computes kGemmMc rows by kGemmNcPanels
+// panels of Y, walking the inner dimension in blocks of kGemmKc; the
+// micro-kernel tile is at most kGemmMaxTileRows rows by one panel.
+inline constexpr int64_t kGemmMc = 144;
+inline constexpr int64_t kGemmKc = 256;
+inline constexpr int64_t kGemmNcPanels = 8;
+inline constexpr int64_t kGemmMaxTileRows = 12;
 
-// One product Y[m, n] = alpha * op(A) * B + beta * C.
+// Fused epilogue activations (the vector forms of the elementwise ops, with
+// the same accuracy).
+enum class GemmActivation : int32_t { kNone, kRelu, kSigmoid, kTanh };
+
+// One product Y[m, n] = act(alpha * op(A) * B + beta * C).
 struct GemmF32Params {
   int64_t m = 0;
   int64_t n = 0;
@@ -117,6 +125,10 @@ struct GemmF32Params {
   int64_t c_stride_m = 0;
   int64_t c_stride_n = 0;
   float beta = 1.0f;
+
+  // Applied last, so Gemm + activation writes Y once:
+  // Y = act(alpha * op(A) * B + beta * C).
+  GemmActivation activation = GemmActivation::kNone;
 
   // Y is [m, n] with row stride ldy >= n; it must not overlap A, B or C.
   float* y = nullptr;

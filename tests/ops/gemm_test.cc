@@ -362,5 +362,71 @@ TEST(GemmF32Test, StridedOperandsAndPanelWidthCheck) {
   EXPECT_NE(mismatch.message().find("panel width"), std::string::npos) << mismatch.message();
 }
 
+TEST(GemmF32Test, FusedActivationEpilogues) {
+  // Across several k blocks (k > kGemmKc) and every tail, each activation is
+  // applied once, after alpha and beta * C.
+  const int64_t m = 29, k = 2 * ops::kGemmKc + 37, n = 45;
+  OwnedTensor a = RandomF32({m, k}, 11);
+  OwnedTensor b = RandomF32({k, n}, 12);
+  OwnedTensor c = RandomF32({n}, 13);
+  auto packed = ops::PackedBF32::Pack(b.view.data_as<float>(), n, false, k, n);
+  ASSERT_TRUE(packed.ok()) << packed.status().ToString();
+  const float* av = a.view.data_as<float>();
+  const float* bv = b.view.data_as<float>();
+  const float* cv = c.view.data_as<float>();
+  const float alpha = 0.25f, beta = -1.5f;
+  struct Act {
+    ops::GemmActivation act;
+    const char* name;
+    double (*fn)(double);
+  };
+  const std::vector<Act> acts = {
+      {ops::GemmActivation::kNone, "none", [](double x) { return x; }},
+      {ops::GemmActivation::kRelu, "relu", [](double x) { return x > 0 ? x : 0.0; }},
+      {ops::GemmActivation::kSigmoid, "sigmoid", [](double x) { return 1.0 / (1.0 + std::exp(-x)); }},
+      {ops::GemmActivation::kTanh, "tanh", [](double x) { return std::tanh(x); }},
+  };
+  ForEachTarget([&](const char* target) {
+    for (const Act& act : acts) {
+      std::vector<float> y(static_cast<size_t>(m * n));
+      ops::GemmF32Params p;
+      p.m = m;
+      p.n = n;
+      p.k = k;
+      p.a = av;
+      p.lda = k;
+      p.b = packed.value().view();
+      p.alpha = alpha;
+      p.c = cv;
+      p.c_stride_n = 1;
+      p.beta = beta;
+      p.activation = act.act;
+      p.y = y.data();
+      p.ldy = n;
+      auto repacked = ops::PackedBF32::Pack(bv, n, false, k, n);  // for this target's panel width
+      ASSERT_TRUE(repacked.ok());
+      p.b = repacked.value().view();
+      ASSERT_TRUE(ops::GemmF32(p, nullptr).ok());
+      for (int64_t i = 0; i < m; ++i) {
+        for (int64_t j = 0; j < n; ++j) {
+          double sum = 0, mag = 0;
+          for (int64_t q = 0; q < k; ++q) {
+            sum += static_cast<double>(av[i * k + q]) * bv[q * n + j];
+            mag += std::fabs(static_cast<double>(av[i * k + q]) * bv[q * n + j]);
+          }
+          const double pre = alpha * sum + beta * cv[j];
+          const double want = act.fn(pre);
+          // The activation's derivative is at most 1, so the product's error
+          // carries over; the activation adds a few ulp of its result.
+          const double tol = (k + 2) * std::ldexp(1.0, -24) * (std::fabs(alpha) * mag + std::fabs(beta * cv[j])) +
+                             8 * std::ldexp(1.0, -24) * std::fabs(want) + 1e-30;
+          ASSERT_NEAR(y[static_cast<size_t>(i * n + j)], want, tol)
+              << act.name << ", target " << target << ", row " << i << ", column " << j;
+        }
+      }
+    }
+  });
+}
+
 }  // namespace
 }  // namespace tessera
