@@ -15,6 +15,7 @@ namespace ops {
 Status RegisterBuiltinOps(OpRegistrar& registrar) {
   TSR_RETURN_IF_ERROR(RegisterElementwiseOps(registrar));
   TSR_RETURN_IF_ERROR(RegisterGemmOps(registrar));
+  TSR_RETURN_IF_ERROR(RegisterRnnOps(registrar));
   TSR_RETURN_IF_ERROR(RegisterSoftmaxOps(registrar));
   return Status::Ok();
 }

@@ -9,6 +9,7 @@ namespace tessera::ops {
 
 Status RegisterElementwiseOps(OpRegistrar& registrar);
 Status RegisterGemmOps(OpRegistrar& registrar);
+Status RegisterRnnOps(OpRegistrar& registrar);
 Status RegisterSoftmaxOps(OpRegistrar& registrar);
 
 // All of the above, in order.
