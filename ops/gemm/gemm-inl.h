@@ -3,8 +3,9 @@
 // Maths
 //   Y[i, j] = alpha * sum_p op(A)[i, p] * B[p, j] + beta * C(i, j). The sum
 //   is accumulated in float by fused multiply-adds in order p = 0 .. k-1,
-//   in blocks of kGemmKc: each block's partial sum is added to the running
-//   sum kept in Y. The error of each element is the usual bound of a
+//   in blocks of kGemmKc with the running sum kept in Y between blocks
+//   (full-width tiles continue it in their accumulators; the partial last
+//   panel adds each block's partial sum). The error of each element is the usual bound of a
 //   length-k dot product, |dY| <= k u sum_p |a_p b_p| (first order,
 //   u = 2^-24), plus two roundings for the epilogue.
 //
@@ -15,7 +16,7 @@
 //   (a "sliver") are contiguous.
 //
 // Blocking (Goto's scheme, sized for ~32 KiB L1 and >= 512 KiB L2)
-//   A task is a block of kGemmMc rows by kGemmNcPanels panels of Y. For each
+//   A task is a block of kGemmMc rows by GemmPanelsPerTask panels of Y. For each
 //   kc-block of the inner dimension it packs its rows of op(A) into row
 //   micro-panels (kTileRows rows interleaved, so the micro-kernel reads A
 //   contiguously whatever transA and lda are), then runs the micro-kernel
@@ -85,6 +86,7 @@ HWY_INLINE int64_t PanelWidthF32() {
 struct GemmTasks {
   int64_t row_blocks = 0;
   int64_t panels = 0;
+  int64_t panels_per_task = 0;
   int64_t panel_groups = 0;
   int64_t count() const { return row_blocks * panel_groups; }
 };
@@ -93,7 +95,8 @@ HWY_INLINE GemmTasks TasksOf(const GemmF32Params& p) {
   GemmTasks t;
   t.row_blocks = (p.m + kGemmMc - 1) / kGemmMc;
   t.panels = (p.n + p.b.panel_width - 1) / p.b.panel_width;
-  t.panel_groups = (t.panels + kGemmNcPanels - 1) / kGemmNcPanels;
+  t.panels_per_task = GemmPanelsPerTask(p.m, t.panels);
+  t.panel_groups = (t.panels + t.panels_per_task - 1) / t.panels_per_task;
   return t;
 }
 
@@ -199,13 +202,25 @@ HWY_INLINE void StoreTileRow(const GemmF32Params& p, BlockRole role, int64_t row
     c##r##0 = hn::MulAdd(a##r, b0, c##r##0);        \
     c##r##1 = hn::MulAdd(a##r, b1, c##r##1);        \
   }
-#define TSR_GEMM_ROW_STORE(r)                       \
-  if constexpr (kRows > r) {                        \
-    if (rows > r) {                                 \
-      hn::Store(c##r##0, d, acc);                   \
-      hn::Store(c##r##1, d, acc + lanes);           \
-      StoreTileRow(p, role, row + r, col, cols, acc); \
-    }                                               \
+#define TSR_GEMM_ROW_LOAD(r)                                         \
+  if constexpr (kRows > r) {                                         \
+    if (rows > r) {                                                  \
+      c##r##0 = hn::LoadU(d, p.y + (row + r) * p.ldy + col);         \
+      c##r##1 = hn::LoadU(d, p.y + (row + r) * p.ldy + col + lanes); \
+    }                                                                \
+  }
+#define TSR_GEMM_ROW_STORE(r)                                        \
+  if constexpr (kRows > r) {                                         \
+    if (rows > r) {                                                  \
+      if (full && !role.last) {                                      \
+        hn::StoreU(c##r##0, d, p.y + (row + r) * p.ldy + col);       \
+        hn::StoreU(c##r##1, d, p.y + (row + r) * p.ldy + col + lanes); \
+      } else {                                                       \
+        hn::Store(c##r##0, d, acc);                                  \
+        hn::Store(c##r##1, d, acc + lanes);                          \
+        StoreTileRow(p, store_role, row + r, col, cols, acc);        \
+      }                                                              \
+    }                                                                \
   }
 
 template <int64_t kRows>
@@ -222,6 +237,29 @@ HWY_NOINLINE void GemmMicroKernel(const GemmF32Params& p, BlockRole role, const 
   auto c60 = hn::Zero(d), c61 = hn::Zero(d), c70 = hn::Zero(d), c71 = hn::Zero(d);
   auto c80 = hn::Zero(d), c81 = hn::Zero(d), c90 = hn::Zero(d), c91 = hn::Zero(d);
   auto c100 = hn::Zero(d), c101 = hn::Zero(d), c110 = hn::Zero(d), c111 = hn::Zero(d);
+  // A full-width tile continues the running sum of earlier k blocks in its
+  // accumulators (loaded from Y) and, unless this is the last block, stores
+  // them straight back: no second pass over the tile. The sum is the same
+  // as adding the block's partial sum afterwards would give only up to
+  // rounding, but it is fixed by the shapes alone, so every thread count
+  // gives the same bits. Partial panels go through StoreTileRow.
+  const bool full = cols == width;
+  if (full && !role.first) {
+    TSR_GEMM_ROW_LOAD(0)
+    TSR_GEMM_ROW_LOAD(1)
+    TSR_GEMM_ROW_LOAD(2)
+    TSR_GEMM_ROW_LOAD(3)
+    TSR_GEMM_ROW_LOAD(4)
+    TSR_GEMM_ROW_LOAD(5)
+    TSR_GEMM_ROW_LOAD(6)
+    TSR_GEMM_ROW_LOAD(7)
+    TSR_GEMM_ROW_LOAD(8)
+    TSR_GEMM_ROW_LOAD(9)
+    TSR_GEMM_ROW_LOAD(10)
+    TSR_GEMM_ROW_LOAD(11)
+  }
+  // What StoreTileRow still has to do with the accumulators.
+  const BlockRole store_role{full || role.first, role.last};
   int64_t q = 0;
   if constexpr (kRows == 1) {
     // One row: a second accumulator set for odd steps keeps two independent
@@ -270,6 +308,7 @@ HWY_NOINLINE void GemmMicroKernel(const GemmF32Params& p, BlockRole role, const 
   TSR_GEMM_ROW_STORE(11)
 }
 #undef TSR_GEMM_ROW_FMA
+#undef TSR_GEMM_ROW_LOAD
 #undef TSR_GEMM_ROW_STORE
 
 // Runs the micro-kernel with the fewest accumulator rows that cover `rows`
@@ -285,14 +324,14 @@ HWY_INLINE void RunTile(const GemmF32Params& p, BlockRole role, const float* a, 
 }
 
 // Task `task` of one product: rows [rb * kGemmMc, ...) by panels
-// [pg * kGemmNcPanels, ...). `a_pack` holds kGemmMc * kGemmKc floats.
+// [pg * panels_per_task, ...). `a_pack` holds kGemmMc * kGemmKc floats.
 HWY_INLINE void GemmTaskF32(const GemmF32Params& p, const GemmTasks& t, int64_t task, float* HWY_RESTRICT a_pack) {
   const int64_t rb = task / t.panel_groups;
   const int64_t pg = task % t.panel_groups;
   const int64_t row0 = rb * kGemmMc;
   const int64_t rows = (p.m - row0) < kGemmMc ? (p.m - row0) : kGemmMc;
-  const int64_t panel0 = pg * kGemmNcPanels;
-  const int64_t panel_end = (panel0 + kGemmNcPanels) < t.panels ? (panel0 + kGemmNcPanels) : t.panels;
+  const int64_t panel0 = pg * t.panels_per_task;
+  const int64_t panel_end = (panel0 + t.panels_per_task) < t.panels ? (panel0 + t.panels_per_task) : t.panels;
   const int64_t width = p.b.panel_width;
   if (p.k == 0) {
     // No products: Y = beta * C (or 0), through the same epilogue.

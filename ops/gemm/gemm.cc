@@ -171,12 +171,13 @@ Status GemmF32Batch(const GemmF32Params* params, int64_t count, const ParallelRu
   if (p.m == 0 || p.n == 0) return Status::Ok();
   const int64_t row_blocks = (p.m + kGemmMc - 1) / kGemmMc;
   const int64_t panels = (p.n + panel_width - 1) / panel_width;
-  const int64_t panel_groups = (panels + kGemmNcPanels - 1) / kGemmNcPanels;
+  const int64_t per_task = GemmPanelsPerTask(p.m, panels);
+  const int64_t panel_groups = (panels + per_task - 1) / per_task;
   const int64_t items = count * row_blocks * panel_groups;
-  // A task is at most kGemmMc x (kGemmNcPanels * panel_width) outputs; take
+  // A task is at most kGemmMc x (per_task * panel_width) outputs; take
   // the product's own extent where it is smaller.
   const double task_flops = 2.0 * static_cast<double>(std::min(p.m, kGemmMc)) *
-                            static_cast<double>(std::min(p.n, kGemmNcPanels * panel_width)) *
+                            static_cast<double>(std::min(p.n, per_task * panel_width)) *
                             static_cast<double>(std::max<int64_t>(p.k, 1));
   const int64_t grain = std::max<int64_t>(1, static_cast<int64_t>(kChunkFlops / task_flops));
   std::atomic<bool> out_of_memory{false};

@@ -87,13 +87,24 @@ class PackedBF32 {
 // ---------------------------------------------------------------------------
 // The product.
 
-// Blocking (see gemm-inl.h): a task computes kGemmMc rows by kGemmNcPanels
-// panels of Y, walking the inner dimension in blocks of kGemmKc; the
+// Blocking (see gemm-inl.h): a task computes kGemmMc rows by
+// GemmPanelsPerTask panels of Y, walking the inner dimension in blocks of kGemmKc; the
 // micro-kernel tile is at most kGemmMaxTileRows rows by one panel.
 inline constexpr int64_t kGemmMc = 144;
 inline constexpr int64_t kGemmKc = 256;
-inline constexpr int64_t kGemmNcPanels = 8;
 inline constexpr int64_t kGemmMaxTileRows = 12;
+
+// Panels per task: as wide as 16 panels (512 columns on AVX-512), so each
+// packed A block is reused across many panels (packing costs ~1/width of the
+// FMAs), but narrower when that would leave fewer than 16 tasks to share
+// among threads (small M). Any split gives the same bits: a task always
+// computes its outputs whole.
+inline int64_t GemmPanelsPerTask(int64_t m, int64_t panels) {
+  const int64_t row_blocks = (m + kGemmMc - 1) / kGemmMc;
+  int64_t per_task = 16;
+  while (per_task > 1 && row_blocks * ((panels + per_task - 1) / per_task) < 16) per_task /= 2;
+  return per_task;
+}
 
 // Fused epilogue activations (the vector forms of the elementwise ops, with
 // the same accuracy).
