@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/machine.h"
 #include "runtime/model.h"
 #include "runtime/session.h"
 
@@ -424,6 +425,35 @@ TsrStatus* TsrSessionGetProfileRecord(const TsrSession* s, size_t index, TsrNode
     out->thread_index = r.thread_index;
     out->flops = r.cost.flops;
     out->bytes = r.cost.bytes_read + r.cost.bytes_written;
+    out->bytes_read = r.cost.bytes_read;
+    out->bytes_written = r.cost.bytes_written;
+    out->node_index = r.node;
+    out->domain = node.domain.c_str();
+    const auto& shapes = s->session->node_input_shapes()[static_cast<size_t>(r.node)];
+    out->num_inputs = shapes.dims.size();
+    out->input_ranks = shapes.ranks.data();
+    out->input_dims = shapes.dims.data();
+    return nullptr;
+  });
+}
+
+TsrStatus* TsrGetMachineInfo(TsrMachineInfo* out) {
+  return Guard([&]() -> TsrStatus* {
+    if (out == nullptr) return NullArgument("TsrGetMachineInfo", "out");
+    const auto& info = tessera::runtime::GetMachineInfo();
+    if (!info.ok()) return MakeStatus(info.status());
+    const tessera::runtime::MachineInfo& m = info.value();
+    // GetMachineInfo's result lives as long as the process, so these
+    // strings are static, as the header promises.
+    out->simd_target = m.simd_target.c_str();
+    out->supported_targets = m.supported_targets.c_str();
+    out->vector_bits = m.vector_bits;
+    out->cores = m.cores;
+    out->peak_gflops_1thread = m.peak_gflops_1thread;
+    out->peak_gflops = m.peak_gflops;
+    out->bandwidth_gbs_1thread = m.bandwidth_gbs_1thread;
+    out->bandwidth_gbs = m.bandwidth_gbs;
+    out->measure_seconds = m.measure_seconds;
     return nullptr;
   });
 }

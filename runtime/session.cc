@@ -34,6 +34,14 @@ Status Session::Plan(const std::vector<Shape>& input_shapes) {
     }
     costs_.push_back(node.def->cost ? node.def->cost(ctx) : DefaultCost(ctx));
   }
+  node_shapes_.assign(g.nodes.size(), NodeShapes{});
+  for (size_t n = 0; n < g.nodes.size(); ++n) {
+    for (int v : g.nodes[n].inputs) {
+      const bool present = v >= 0;
+      node_shapes_[n].dims.push_back(present ? infos_[static_cast<size_t>(v)].shape.data() : nullptr);
+      node_shapes_[n].ranks.push_back(present ? infos_[static_cast<size_t>(v)].shape.size() : 0);
+    }
+  }
   plan_ = graph::PlanMemory(g, infos_, model_->reachability());
   // Grow only: a smaller plan reuses the arena it already has.
   const size_t needed = static_cast<size_t>(std::max<int64_t>(plan_.arena_bytes, 64));
@@ -49,6 +57,9 @@ Status Session::Plan(const std::vector<Shape>& input_shapes) {
 Status Session::Run(const std::vector<std::pair<std::string, const Tensor*>>& inputs,
                     const std::vector<std::string>& output_names, std::vector<OwnedTensor>* outputs) {
   const graph::Graph& g = model_->graph();
+  // A failed run leaves no records: stale ones could point into a plan that
+  // is being replaced.
+  profile_.clear();
   // Match inputs to graph inputs by name.
   std::vector<const Tensor*> given(g.inputs.size(), nullptr);
   for (const auto& [name, tensor] : inputs) {

@@ -42,6 +42,15 @@ class Session {
 
   // Records of the last run when profiling is on, sorted by start time.
   const std::vector<ProfileRecord>& profile() const { return profile_; }
+  // The input shapes of each node under the current plan, one entry per
+  // input slot (dims nullptr and rank 0 for an omitted optional input), as
+  // stable arrays for the C API. Built when the plan is made, never per run;
+  // valid until a run with other input shapes.
+  struct NodeShapes {
+    std::vector<const int64_t*> dims;
+    std::vector<size_t> ranks;
+  };
+  const std::vector<NodeShapes>& node_input_shapes() const { return node_shapes_; }
   const Model& model() const { return *model_; }
   int num_threads() const { return arena_.num_threads(); }
 
@@ -58,6 +67,7 @@ class Session {
   std::vector<Shape> planned_shapes_;
   std::vector<TensorInfo> infos_;
   std::vector<OpCost> costs_;
+  std::vector<NodeShapes> node_shapes_;
   graph::MemoryPlan plan_;
   AlignedBuffer activations_;
 

@@ -14,6 +14,15 @@ int InspectCommand(const std::vector<std::string>& args);
 extern const char kRunHelp[];
 int RunCommand(const std::vector<std::string>& args);
 
+extern const char kProfileHelp[];
+int ProfileCommand(const std::vector<std::string>& args);
+
+extern const char kBenchHelp[];
+int BenchCommand(const std::vector<std::string>& args);
+
+extern const char kSysinfoHelp[];
+int SysinfoCommand(const std::vector<std::string>& args);
+
 }  // namespace tessera::cli
 
 #endif  // TESSERA_TOOLS_COMMANDS_H_

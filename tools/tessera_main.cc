@@ -1,4 +1,5 @@
-// The `tessera` command-line tool: inspect and run Tessera models.
+// The `tessera` command-line tool: inspect, run, profile and benchmark
+// Tessera models.
 //
 // Exit codes: 0 success, 1 a model, input or runtime error, 2 a usage
 // error. Every error is reported as "tessera: error: ..." on stderr.
@@ -23,6 +24,11 @@ const char kMainHelp[] =
     "Commands:\n"
     "  inspect MODEL     inputs, outputs, metadata, nodes, ops, parameters, memory\n"
     "  run MODEL         run once on .npy or random inputs; summarize the outputs\n"
+    "  profile MODEL     per-node and per-op times, GFLOP/s, GB/s and roofline;\n"
+    "                    --json and Chrome/Perfetto --trace output\n"
+    "  bench MODEL       whole-model latency percentiles, throughput with\n"
+    "                    concurrent sessions, load time, peak memory\n"
+    "  sysinfo           SIMD target, cores, measured FMA peak and bandwidth\n"
     "  help [COMMAND]    show this help, or a command's\n"
     "\n"
     "Options:\n"
@@ -33,6 +39,8 @@ const char kMainHelp[] =
     "  tessera inspect models/gated_mlp.tess --dim batch=8\n"
     "  tessera run models/gated_mlp.tess --random-inputs --dim batch=4 --profile\n"
     "  tessera run models/gated_mlp.tess --input features=x.npy --output-dir out\n"
+    "  tessera profile models/gated_mlp.tess --random-inputs --dim batch=64 --trace t.json\n"
+    "  tessera bench models/gated_mlp.tess --random-inputs --concurrency 2 --duration 5\n"
     "\n"
     "Run 'tessera COMMAND --help' for a command's options.\n"
     "Exit status: 0 on success, 1 for model, input or runtime errors, 2 for\n"
@@ -47,6 +55,9 @@ struct Command {
 constexpr Command kCommands[] = {
     {"inspect", kInspectHelp, InspectCommand},
     {"run", kRunHelp, RunCommand},
+    {"profile", kProfileHelp, ProfileCommand},
+    {"bench", kBenchHelp, BenchCommand},
+    {"sysinfo", kSysinfoHelp, SysinfoCommand},
 };
 
 const Command* FindCommand(const std::string& name) {

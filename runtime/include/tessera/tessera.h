@@ -170,18 +170,53 @@ TSR_API TsrStatus* TsrSessionRun(TsrSession* session, const char* const* input_n
                                  const TsrTensor* const* inputs, size_t num_inputs,
                                  const char* const* output_names, size_t num_outputs, TsrTensor** outputs);
 
-/* Per-node records of the last Run with profiling on, in start order. */
+/* Per-node records of the last Run with profiling on, in start order; a
+ * failed Run leaves none. FLOPs and bytes are the op's declared cost
+ * (OpDef.cost) for the run's concrete shapes, not counted by hardware.
+ * Profiling costs two clock reads per node; with it off, nothing.
+ * Pointers in a record stay valid until the session's next Run or its
+ * release. Fields are only ever appended to this struct. */
 typedef struct TsrNodeProfile {
   const char* node_name;
   const char* op_type;
-  int64_t start_ns;    /* from the start of the run */
-  int64_t duration_ns;
+  int64_t start_ns;    /* from the start of the run (steady clock) */
+  int64_t duration_ns; /* the node ended at start_ns + duration_ns */
   int32_t thread_index; /* 0-based slot of the worker thread in the session's arena */
   double flops;
   double bytes;        /* read + written */
+  /* Since 0.1 (profiler): */
+  double bytes_read;
+  double bytes_written;
+  int32_t node_index;  /* the node's index in TsrModelGetNodeInfo order */
+  const char* domain;  /* "" for ONNX ops */
+  /* The node's input shapes, one per input slot: input_dims[i] has
+   * input_ranks[i] dims; input_dims[i] is NULL for an omitted optional
+   * input. */
+  size_t num_inputs;
+  const size_t* input_ranks;
+  const int64_t* const* input_dims;
 } TsrNodeProfile;
 TSR_API size_t TsrSessionGetProfileCount(const TsrSession* session);
 TSR_API TsrStatus* TsrSessionGetProfileRecord(const TsrSession* session, size_t index, TsrNodeProfile* out);
+
+/* ---- Machine ----------------------------------------------------------- */
+/* The roofline of this machine, as the profiler uses it. The first call
+ * measures (about a second: an FP32 FMA loop and a stream triad, each on
+ * one thread and on all cores, best of several repetitions); later calls
+ * return the same numbers at once. Other load on the machine lowers them.
+ * Strings are static. */
+typedef struct TsrMachineInfo {
+  const char* simd_target;       /* Highway target the kernels run on: "AVX3", "AVX2", "NEON", ... */
+  const char* supported_targets; /* targets built and supported here, best first, space-separated */
+  int32_t vector_bits;           /* float vector width on simd_target */
+  int32_t cores;                 /* threads a session with thread count 0 uses */
+  double peak_gflops_1thread;    /* measured FP32 FMA peak, 1e9 FLOP/s, one thread */
+  double peak_gflops;            /* the same on all `cores` threads */
+  double bandwidth_gbs_1thread;  /* stream triad, 1e9 bytes/s (12 bytes per element), one thread */
+  double bandwidth_gbs;          /* the same on all `cores` threads */
+  double measure_seconds;        /* how long the measurement took */
+} TsrMachineInfo;
+TSR_API TsrStatus* TsrGetMachineInfo(TsrMachineInfo* out);
 
 #ifdef __cplusplus
 } /* extern "C" */

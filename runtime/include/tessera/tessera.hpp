@@ -139,12 +139,38 @@ struct NodeInfo {
   std::vector<std::string> inputs, outputs;  // "" for omitted
 };
 
+// One node's execution in a profiled run (see TsrNodeProfile).
 struct NodeProfile {
   std::string node_name, op_type;
-  int64_t start_ns = 0, duration_ns = 0;
-  int32_t thread_index = 0;
-  double flops = 0, bytes = 0;
+  int64_t start_ns = 0, duration_ns = 0;  // from the start of the run
+  int32_t thread_index = 0;               // worker slot in the session's arena
+  double flops = 0, bytes = 0;            // declared by the op; bytes = read + written
+  double bytes_read = 0, bytes_written = 0;
+  int32_t node_index = 0;  // index into Model::Nodes()
+  std::string domain;
+  // One per input slot; an omitted optional input has input_present false.
+  std::vector<std::vector<int64_t>> input_shapes;
+  std::vector<bool> input_present;
+
+  int64_t end_ns() const { return start_ns + duration_ns; }
 };
+
+// The machine's roofline (see TsrMachineInfo): measured on the first call.
+struct MachineInfo {
+  std::string simd_target, supported_targets;
+  int32_t vector_bits = 0, cores = 0;
+  double peak_gflops_1thread = 0, peak_gflops = 0;      // FP32 FMA, 1e9 FLOP/s
+  double bandwidth_gbs_1thread = 0, bandwidth_gbs = 0;  // stream triad, 1e9 B/s
+  double measure_seconds = 0;
+};
+
+inline MachineInfo GetMachineInfo() {
+  TsrMachineInfo m;
+  detail::Check(TsrGetMachineInfo(&m));
+  return MachineInfo{m.simd_target,           m.supported_targets, m.vector_bits,
+                     m.cores,                 m.peak_gflops_1thread, m.peak_gflops,
+                     m.bandwidth_gbs_1thread, m.bandwidth_gbs,     m.measure_seconds};
+}
 
 class ModelOptions {
  public:
@@ -285,8 +311,24 @@ class Session {
     for (size_t i = 0; i < TsrSessionGetProfileCount(handle_.get()); ++i) {
       TsrNodeProfile p;
       detail::Check(TsrSessionGetProfileRecord(handle_.get(), i, &p));
-      records.push_back(NodeProfile{p.node_name, p.op_type, p.start_ns, p.duration_ns, p.thread_index, p.flops,
-                                    p.bytes});
+      NodeProfile r;
+      r.node_name = p.node_name;
+      r.op_type = p.op_type;
+      r.start_ns = p.start_ns;
+      r.duration_ns = p.duration_ns;
+      r.thread_index = p.thread_index;
+      r.flops = p.flops;
+      r.bytes = p.bytes;
+      r.bytes_read = p.bytes_read;
+      r.bytes_written = p.bytes_written;
+      r.node_index = p.node_index;
+      r.domain = p.domain;
+      for (size_t k = 0; k < p.num_inputs; ++k) {
+        const int64_t* dims = p.input_dims[k];
+        r.input_present.push_back(dims != nullptr);
+        r.input_shapes.emplace_back(dims, dims + (dims != nullptr ? p.input_ranks[k] : 0));
+      }
+      records.push_back(std::move(r));
     }
     return records;
   }
