@@ -214,6 +214,21 @@ TsrStatus* TsrModelOptionsCreate(TsrModelOptions** out) {
 }
 void TsrModelOptionsRelease(TsrModelOptions* options) { delete options; }
 
+TsrStatus* TsrModelOptionsAddPlugin(TsrModelOptions* options, const char* path) {
+  return Guard([&]() -> TsrStatus* {
+    if (options == nullptr) return NullArgument("TsrModelOptionsAddPlugin", "options");
+    if (path == nullptr || path[0] == '\0') return NullArgument("TsrModelOptionsAddPlugin", "path");
+    options->options.plugins.emplace_back(path);
+    return nullptr;
+  });
+}
+
+TsrStatus* TsrModelOptionsSetPluginsFromEnv(TsrModelOptions* options, int32_t enabled) {
+  if (options == nullptr) return NullArgument("TsrModelOptionsSetPluginsFromEnv", "options");
+  options->options.plugins_from_env = enabled != 0;
+  return nullptr;
+}
+
 TsrStatus* TsrModelLoad(const char* path, const TsrModelOptions* options, TsrModel** out) {
   return Guard([&]() -> TsrStatus* {
     if (out == nullptr) return NullArgument("TsrModelLoad", "out");

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "graph/shape_inference.h"
+#include "runtime/plugin_loader.h"
 
 namespace tessera::runtime {
 
@@ -23,17 +24,55 @@ Status Model::CreateKernels() {
   return Status::Ok();
 }
 
+namespace {
+
+// Loads the plugins `options` asks for (TESSERA_PLUGINS first, then the
+// explicit list) and points `load` at their registry; nullptr when none.
+StatusOr<std::shared_ptr<const PluginSet>> LoadPlugins(const ModelOptions& options, graph::LoadOptions* load) {
+  std::vector<std::string> paths;
+  if (options.plugins_from_env) paths = PluginPathsFromEnvironment();
+  paths.insert(paths.end(), options.plugins.begin(), options.plugins.end());
+  if (paths.empty()) return std::shared_ptr<const PluginSet>();
+  TSR_ASSIGN_OR_RETURN(std::shared_ptr<const PluginSet> plugins, PluginSet::Load(paths, options.load.registry));
+  load->registry = &plugins->registry();
+  return plugins;
+}
+
+// The loader reports an op nobody provides as kNotFound "unknown op ...";
+// the plugin layer knows what was loaded and how to load more, so it adds
+// that here rather than teaching graph/ about plugins.
+Status AddPluginHint(const Status& status, const PluginSet* plugins) {
+  if (status.ok() || status.code() != StatusCode::kNotFound ||
+      status.message().find("unknown op '") == std::string::npos) {
+    return status;
+  }
+  return Status(status.code(), status.message() + "; plugins loaded: " +
+                                   (plugins != nullptr ? plugins->Describe() : std::string("none")) +
+                                   "; load the plugin that provides it (tessera --plugin PATH, "
+                                   "TsrModelOptionsAddPlugin, or " + kPluginPathEnv + ")");
+}
+
+}  // namespace
+
 StatusOr<std::shared_ptr<const Model>> Model::LoadFromFile(const std::string& path, const ModelOptions& options) {
-  TSR_ASSIGN_OR_RETURN(std::unique_ptr<graph::Graph> graph, graph::LoadGraphFromFile(path, options.load));
-  std::shared_ptr<Model> model(new Model(std::move(graph)));
+  graph::LoadOptions load = options.load;
+  TSR_ASSIGN_OR_RETURN(std::shared_ptr<const PluginSet> plugins, LoadPlugins(options, &load));
+  auto graph = graph::LoadGraphFromFile(path, load);
+  if (!graph.ok()) return AddPluginHint(graph.status(), plugins.get());
+  std::shared_ptr<Model> model(new Model(std::move(graph).value()));
+  model->plugins_ = std::move(plugins);
   TSR_RETURN_IF_ERROR(model->CreateKernels().WithContext(path));
   return std::shared_ptr<const Model>(std::move(model));
 }
 
 StatusOr<std::shared_ptr<const Model>> Model::LoadFromBuffer(const void* data, size_t size,
                                                             const ModelOptions& options) {
-  TSR_ASSIGN_OR_RETURN(std::unique_ptr<graph::Graph> graph, graph::LoadGraphFromBuffer(data, size, options.load));
-  std::shared_ptr<Model> model(new Model(std::move(graph)));
+  graph::LoadOptions load = options.load;
+  TSR_ASSIGN_OR_RETURN(std::shared_ptr<const PluginSet> plugins, LoadPlugins(options, &load));
+  auto graph = graph::LoadGraphFromBuffer(data, size, load);
+  if (!graph.ok()) return AddPluginHint(graph.status(), plugins.get());
+  std::shared_ptr<Model> model(new Model(std::move(graph).value()));
+  model->plugins_ = std::move(plugins);
   TSR_RETURN_IF_ERROR(model->CreateKernels().WithContext("<buffer>"));
   return std::shared_ptr<const Model>(std::move(model));
 }

@@ -14,8 +14,16 @@
 
 namespace tessera::runtime {
 
+class PluginSet;
+
 struct ModelOptions {
   graph::LoadOptions load;
+  // Plugin libraries whose ops the model may use, loaded into a registry
+  // layered over load.registry (or the built-ins). The paths in the
+  // TESSERA_PLUGINS environment variable are loaded first when
+  // plugins_from_env is set.
+  std::vector<std::string> plugins;
+  bool plugins_from_env = true;
 };
 
 class Model {
@@ -35,10 +43,15 @@ class Model {
   // fails naming the input and dim that is dynamic and unbound.
   StatusOr<std::vector<Shape>> BindInputShapes(const std::vector<std::pair<std::string, int64_t>>& dims) const;
 
+  // The plugins loaded for this model; nullptr when none.
+  const PluginSet* plugins() const { return plugins_.get(); }
+
  private:
   Model(std::unique_ptr<graph::Graph> graph);
   Status CreateKernels();
 
+  // First, so it is destroyed last: the graph points at its OpDefs.
+  std::shared_ptr<const PluginSet> plugins_;
   std::unique_ptr<graph::Graph> graph_;
   std::vector<std::unique_ptr<Kernel>> kernels_;
   graph::Reachability reachability_;

@@ -89,6 +89,14 @@ TSR_API void* TsrTensorGetData(TsrTensor* tensor);
 typedef struct TsrModelOptions TsrModelOptions;
 TSR_API TsrStatus* TsrModelOptionsCreate(TsrModelOptions** out);
 TSR_API void TsrModelOptionsRelease(TsrModelOptions* options);
+/* Adds a plugin library (tessera/plugin.h) whose ops the model may use;
+ * repeatable, loaded in order at TsrModelLoad. The paths listed in the
+ * TESSERA_PLUGINS environment variable (':'-separated) are loaded first. A
+ * plugin that cannot be loaded fails the model load with a message naming
+ * the plugin file. The library stays loaded while the model lives. */
+TSR_API TsrStatus* TsrModelOptionsAddPlugin(TsrModelOptions* options, const char* path);
+/* 0: ignore TESSERA_PLUGINS for loads with these options (default 1). */
+TSR_API TsrStatus* TsrModelOptionsSetPluginsFromEnv(TsrModelOptions* options, int32_t enabled);
 
 typedef struct TsrModel TsrModel;
 /* Memory-maps the file (weights are used in place), verifies it, validates

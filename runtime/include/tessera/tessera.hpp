@@ -179,6 +179,16 @@ class ModelOptions {
     detail::Check(TsrModelOptionsCreate(&o));
     handle_.reset(o);
   }
+  // A plugin library whose ops the model may use (repeatable).
+  ModelOptions& AddPlugin(const std::string& path) {
+    detail::Check(TsrModelOptionsAddPlugin(handle_.get(), path.c_str()));
+    return *this;
+  }
+  // false: ignore the TESSERA_PLUGINS environment variable.
+  ModelOptions& PluginsFromEnv(bool on) {
+    detail::Check(TsrModelOptionsSetPluginsFromEnv(handle_.get(), on ? 1 : 0));
+    return *this;
+  }
   const TsrModelOptions* get() const { return handle_.get(); }
 
  private:
