@@ -127,16 +127,19 @@ Status Session::Run(const std::vector<std::pair<std::string, const Tensor*>>& in
     }
   }
 
-  std::vector<NodeRecord> records;
-  TSR_RETURN_IF_ERROR(executor_->Run(tensors, options_.profiling ? &records : nullptr));
+  // records_ keeps its capacity from run to run: profiling allocates
+  // nothing per run once the first run is done.
+  TSR_RETURN_IF_ERROR(executor_->Run(tensors, options_.profiling ? &records_ : nullptr));
 
   profile_.clear();
-  for (const NodeRecord& r : records) {
-    profile_.push_back(ProfileRecord{r.node, r.start_ns, r.duration_ns, r.thread_index,
-                                     costs_[static_cast<size_t>(r.node)]});
+  if (options_.profiling) {
+    for (const NodeRecord& r : records_) {
+      profile_.push_back(ProfileRecord{r.node, r.start_ns, r.duration_ns, r.thread_index,
+                                       costs_[static_cast<size_t>(r.node)]});
+    }
+    std::sort(profile_.begin(), profile_.end(),
+              [](const ProfileRecord& a, const ProfileRecord& b) { return a.start_ns < b.start_ns; });
   }
-  std::sort(profile_.begin(), profile_.end(),
-            [](const ProfileRecord& a, const ProfileRecord& b) { return a.start_ns < b.start_ns; });
 
   outputs->clear();
   for (size_t i = 0; i < wanted.size(); ++i) {

@@ -71,6 +71,7 @@ class Session {
   graph::MemoryPlan plan_;
   AlignedBuffer activations_;
 
+  std::vector<NodeRecord> records_;  // the executor's, reused by every profiled run
   std::vector<ProfileRecord> profile_;
 };
 
