@@ -18,9 +18,16 @@ namespace tessera::graph {
 // fills one that inference left dynamic.
 //
 // With require_static (session planning), every output must come out with a
-// known, fully static shape.
+// known, fully static shape. When it does not because an input the op
+// declares needs_value is computed from tensor data, the error says so
+// ("unsupported data-dependent shape") and names the node and the input.
+//
+// Value propagation (see runtime/core/op.h): values the ops compute from
+// shapes (Shape -> Gather -> Concat ...) are handed to consumers as if they
+// were constants. When `known_values` is given, it receives them, one entry
+// per value (data == nullptr where unknown); constants are not copied there.
 Status InferShapes(const Graph& graph, std::vector<TensorInfo>& infos, const std::vector<TensorInfo>* declared,
-                   bool require_static);
+                   bool require_static, std::vector<OwnedTensor>* known_values = nullptr);
 
 }  // namespace tessera::graph
 

@@ -16,6 +16,49 @@ OpCost DefaultCost(const OpContext& ctx) {
   return cost;
 }
 
+bool IsPropagatable(const TensorInfo& info) {
+  if (info.dtype != DType::kI32 && info.dtype != DType::kI64 && info.dtype != DType::kBool) return false;
+  if (!info.has_shape || !IsStatic(info.shape)) return false;
+  return NumElements(info.shape) <= kMaxPropagatedElements;
+}
+
+Tensor* OpContext::SetOutputValue(size_t o) {
+  if (o >= outputs.size() || o >= output_values.size() || !IsPropagatable(outputs[o])) return nullptr;
+  // Never empty, even for zero elements, so data != nullptr marks "known".
+  const int64_t bytes = NumElements(outputs[o].shape) * static_cast<int64_t>(DTypeSize(outputs[o].dtype));
+  StatusOr<AlignedBuffer> buffer = AlignedBuffer::Allocate(static_cast<size_t>(bytes > 0 ? bytes : 1));
+  if (!buffer.ok()) return nullptr;
+  OwnedTensor& value = output_values[o];
+  value.storage = std::move(buffer).value();
+  value.view = Tensor{outputs[o].dtype, outputs[o].shape, value.storage.data()};
+  return &value.view;
+}
+
+Status PropagateByRunning(OpContext& ctx, const Kernel& kernel) {
+  if (ctx.output_values.size() < ctx.outputs.size()) return Status::Ok();  // the host asked for no values
+  for (size_t i = 0; i < ctx.inputs.size(); ++i) {
+    if (ctx.has_input(i) && ctx.constant(i) == nullptr) return Status::Ok();
+  }
+  for (const TensorInfo& out : ctx.outputs) {
+    if (!IsPropagatable(out)) return Status::Ok();
+  }
+  std::vector<Tensor*> outputs;
+  for (size_t o = 0; o < ctx.outputs.size(); ++o) {
+    Tensor* value = ctx.SetOutputValue(o);
+    if (value == nullptr) return Status::Ok();
+    outputs.push_back(value);
+  }
+  std::vector<const Tensor*> inputs(ctx.inputs.size(), nullptr);
+  for (size_t i = 0; i < ctx.inputs.size(); ++i) inputs[i] = ctx.constant(i);
+  const SerialRunner serial;
+  KernelContext kernel_ctx(std::move(inputs), std::move(outputs), &serial);
+  Status status = kernel.Run(kernel_ctx);
+  if (!status.ok()) {
+    for (OwnedTensor& value : ctx.output_values) value = OwnedTensor();
+  }
+  return status;
+}
+
 void SerialRunner::ParallelFor(int64_t n, int64_t grain, void (*fn)(void*, int64_t, int64_t), void* ctx) const {
   if (grain < 1) grain = 1;
   for (int64_t begin = 0; begin < n; begin += grain) {

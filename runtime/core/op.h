@@ -13,6 +13,32 @@
 //          outputs allocated by the host, then Kernel::Run.
 // A Kernel is immutable after creation and shared by every session, so Run
 // is const and all per-call state lives in the KernelContext.
+//
+// Value propagation (shapes that depend on input values). Some outputs'
+// shapes depend on the VALUES of an input, not only on its shape: Reshape's
+// `shape`, Expand's and ConstantOfShape's shape, the starts/ends/axes of
+// Slice, the axes of Squeeze/Unsqueeze/ReduceMean, Split's sizes. Exported
+// graphs often compute those values instead of storing them (PyTorch emits
+// Shape -> Gather -> Concat -> Reshape), and Tessera must know every shape
+// before running, to plan memory. So:
+//   * infer_shapes may also fill ctx.output_values[o] with the output's
+//     VALUE when it is computable from input shapes and known input values
+//     alone (Shape, and Gather/Concat/Slice/Cast/Squeeze/Unsqueeze/integer
+//     arithmetic on known values). Only small integer or bool outputs
+//     qualify (IsPropagatable); an op fills them where it can and leaves
+//     them empty otherwise, never guessing.
+//   * Graph shape inference hands such a value to every consumer through
+//     ctx.constants, exactly as if the file had stored it as a constant. At
+//     load, values that follow from static dims are known; when a session
+//     plans concrete input shapes, inference runs again and values derived
+//     from dynamic dims (batch, sequence length) become known too.
+//   * A ParamDef with needs_value marks an input whose values decide output
+//     shapes. If such an input is still unknown when a session plans (it is
+//     computed from tensor DATA, not shapes), planning fails with an error
+//     naming the node and the input ("unsupported data-dependent shape").
+//   * Kernels never rely on propagated values: CreateKernel sees only the
+//     file's constants, and Run reads the real input tensors (the producing
+//     nodes still run) and checks them against the planned output shape.
 #ifndef TESSERA_RUNTIME_CORE_OP_H_
 #define TESSERA_RUNTIME_CORE_OP_H_
 
@@ -48,6 +74,9 @@ struct ParamDef {
   std::string type_var;
   // For kVariadic (only the last param may be): the fewest accepted.
   int32_t min_count = 1;
+  // The op needs this input's values (not only its shape) to infer output
+  // shapes; see "Value propagation" at the top of this file.
+  bool needs_value = false;
 };
 
 struct AttrDef {
@@ -66,16 +95,34 @@ struct OpContext {
   const AttributeMap* attrs = nullptr;
   // One entry per input slot; nullptr for an omitted optional input.
   std::vector<const TensorInfo*> inputs;
-  // Same length as inputs; the value where the input is a constant (weights).
+  // Same length as inputs; the value where the input is a constant
+  // (weights) or, during shape inference, a value known by propagation.
   std::vector<const Tensor*> constants;
   // One entry per output slot. InferShapes fills them; Cost and
   // CreateKernel read them.
   std::vector<TensorInfo> outputs;
+  // Optional, filled by InferShapes only: an output's value where it follows
+  // from shapes and known input values (value propagation, see the top of
+  // this file). Empty (data == nullptr) means unknown. Hosts size it like
+  // `outputs` before calling InferShapes; SetOutputValue allocates it.
+  std::vector<OwnedTensor> output_values;
 
   bool has_input(size_t i) const { return i < inputs.size() && inputs[i] != nullptr; }
   const TensorInfo& input(size_t i) const { return *inputs[i]; }
   const Tensor* constant(size_t i) const { return i < constants.size() ? constants[i] : nullptr; }
+  // Allocates output_values[o] with outputs[o]'s dtype and (static) shape
+  // and returns its view, or nullptr when the output does not qualify
+  // (IsPropagatable) or the host did not ask for values; the op then simply
+  // does not propagate.
+  Tensor* SetOutputValue(size_t o);
 };
+
+// Most elements an output may have to be propagated as a value: shape
+// vectors and index lists are tiny, and a cap keeps inference cheap.
+inline constexpr int64_t kMaxPropagatedElements = 1024;
+
+// i32, i64 or bool, static shape, at most kMaxPropagatedElements elements.
+bool IsPropagatable(const TensorInfo& info);
 
 // Work of one node execution, the single source for the profiler,
 // benchmarks and roofline reports.
@@ -187,6 +234,14 @@ Status CheckAndFillAttributes(const OpDef& def, AttributeMap& attrs);
 // agreement) of a node against the declaration. `inputs[i]` is nullptr for an
 // omitted input. Messages name the param; the caller adds the node.
 Status CheckSignature(const OpDef& def, const std::vector<const TensorInfo*>& inputs, size_t num_outputs);
+
+// Value propagation by running the op's own kernel: when every present
+// input is known (ctx.constant) and every output qualifies
+// (IsPropagatable), allocates ctx.output_values and runs `kernel` on the
+// known values on the calling thread. Otherwise does nothing. A kernel error
+// (e.g. a known index out of range) is returned, so it surfaces at load or
+// planning time with the node named by the caller.
+Status PropagateByRunning(OpContext& ctx, const Kernel& kernel);
 
 // Where op families register their ops; the plugin loader adapts into the
 // same interface, so a built-in op is a plugin that happens to be linked in.
