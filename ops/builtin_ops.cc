@@ -17,6 +17,10 @@ Status RegisterBuiltinOps(OpRegistrar& registrar) {
   TSR_RETURN_IF_ERROR(RegisterGemmOps(registrar));
   TSR_RETURN_IF_ERROR(RegisterRnnOps(registrar));
   TSR_RETURN_IF_ERROR(RegisterSoftmaxOps(registrar));
+  TSR_RETURN_IF_ERROR(RegisterMathOps(registrar));
+  TSR_RETURN_IF_ERROR(RegisterNormOps(registrar));
+  TSR_RETURN_IF_ERROR(RegisterShapeOps(registrar));
+  TSR_RETURN_IF_ERROR(RegisterMovementOps(registrar));
   return Status::Ok();
 }
 

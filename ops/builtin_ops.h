@@ -11,6 +11,10 @@ Status RegisterElementwiseOps(OpRegistrar& registrar);
 Status RegisterGemmOps(OpRegistrar& registrar);
 Status RegisterRnnOps(OpRegistrar& registrar);
 Status RegisterSoftmaxOps(OpRegistrar& registrar);
+Status RegisterMathOps(OpRegistrar& registrar);
+Status RegisterNormOps(OpRegistrar& registrar);
+Status RegisterShapeOps(OpRegistrar& registrar);
+Status RegisterMovementOps(OpRegistrar& registrar);
 
 // All of the above, in order.
 Status RegisterBuiltinOps(OpRegistrar& registrar);

@@ -173,7 +173,12 @@ OpDef BinaryDef(const char* op_type, BinaryOp op) {
   def.inputs = {ParamDef{"A", ParamDef::Presence::kRequired, types, "T"},
                 ParamDef{"B", ParamDef::Presence::kRequired, types, "T"}};
   def.outputs = {ParamDef{"C", ParamDef::Presence::kRequired, types, "T"}};
-  def.infer_shapes = InferBinary;
+  // Integer arithmetic on values known before running (shape computations
+  // such as batch * heads) is propagated; see runtime/core/op.h.
+  def.infer_shapes = [op](OpContext& ctx) -> Status {
+    TSR_RETURN_IF_ERROR(InferBinary(ctx));
+    return PropagateByRunning(ctx, BinaryKernel(op, ctx.outputs[0].dtype));
+  };
   def.cost = BinaryCost;
   def.create_kernel = [op](const OpContext& ctx) -> StatusOr<std::unique_ptr<Kernel>> {
     return std::unique_ptr<Kernel>(std::make_unique<BinaryKernel>(op, ctx.input(0).dtype));

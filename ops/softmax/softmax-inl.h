@@ -45,6 +45,7 @@
 #define TESSERA_OPS_SOFTMAX_SOFTMAX_INL_H_
 #endif
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -185,6 +186,119 @@ HWY_INLINE void SoftmaxStridedF32Impl(const float* in, float* out, int64_t axis_
     const int64_t offset = outer_index * axis_len * inner + column;
     SoftmaxColumnsF32(in + offset, out + offset, static_cast<size_t>(axis_len), static_cast<size_t>(inner),
                       static_cast<size_t>(width));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// LogSoftmax: y_i = (x_i - m) - log(sum_j e^(x_j - m)). Same passes as
+// above, except that pass 2 only sums (nothing is stored) and pass 3
+// subtracts the log-sum instead of scaling. x_i - m is exact when x_i and m
+// are within a factor of 2 and otherwise rounds once; log(s) (std::log, 1
+// ulp) with s in [1, n] is at most log(n). So |dy_i| <= u (|x_i - m| +
+// 2 log(n) + n + 3) (first order), the bound the tests check.
+
+HWY_INLINE void LogSoftmaxRowF32(const float* in, float* out, size_t n) {
+  const hn::ScalableTag<float> d;
+  const hn::CappedTag<float, 1> d1;
+  const size_t lanes = hn::Lanes(d);
+
+  auto max0 = hn::Set(d, -std::numeric_limits<float>::infinity());
+  size_t i = 0;
+  for (; i + lanes <= n; i += lanes) max0 = hn::Max(max0, hn::LoadU(d, in + i));
+  auto max_1lane = hn::Set(d1, hn::GetLane(hn::MaxOfLanes(d, max0)));
+  for (; i < n; ++i) max_1lane = hn::Max(max_1lane, hn::LoadU(d1, in + i));
+  const float row_max = hn::GetLane(max_1lane);
+
+  const auto vmax = hn::Set(d, row_max);
+  auto sum0 = hn::Zero(d);
+  auto sum1 = hn::Zero(d);
+  i = 0;
+  for (; i + 2 * lanes <= n; i += 2 * lanes) {
+    sum0 = hn::Add(sum0, VecExp(d, hn::Sub(hn::LoadU(d, in + i), vmax)));
+    sum1 = hn::Add(sum1, VecExp(d, hn::Sub(hn::LoadU(d, in + i + lanes), vmax)));
+  }
+  for (; i + lanes <= n; i += lanes) sum0 = hn::Add(sum0, VecExp(d, hn::Sub(hn::LoadU(d, in + i), vmax)));
+  float sum = hn::GetLane(hn::SumOfLanes(d, hn::Add(sum0, sum1)));
+  const auto vmax1 = hn::Set(d1, row_max);
+  for (; i < n; ++i) sum += hn::GetLane(VecExp(d1, hn::Sub(hn::LoadU(d1, in + i), vmax1)));
+
+  const float log_sum = std::log(sum);
+  const auto vlog = hn::Set(d, log_sum);
+  const auto vlog1 = hn::Set(d1, log_sum);
+  i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    hn::StoreU(hn::Sub(hn::Sub(hn::LoadU(d, in + i), vmax), vlog), d, out + i);
+  }
+  for (; i < n; ++i) hn::StoreU(hn::Sub(hn::Sub(hn::LoadU(d1, in + i), vmax1), vlog1), d1, out + i);
+}
+
+HWY_INLINE void LogSoftmaxRowsF32Impl(const float* in, float* out, int64_t cols, int64_t row_begin,
+                                      int64_t row_end) {
+  for (int64_t r = row_begin; r < row_end; ++r) {
+    LogSoftmaxRowF32(in + r * cols, out + r * cols, static_cast<size_t>(cols));
+  }
+}
+
+// LogSoftmax along the axis of one strided work unit (see
+// SoftmaxColumnsF32 for the layout). in == out is allowed.
+HWY_INLINE void LogSoftmaxColumnsF32(const float* in, float* out, size_t axis_len, size_t stride, size_t width) {
+  const hn::ScalableTag<float> d;
+  const hn::CappedTag<float, 1> d1;
+  const size_t lanes = hn::Lanes(d);
+  HWY_ALIGN float col_max[kSoftmaxColumnBlock];
+  HWY_ALIGN float col_sum[kSoftmaxColumnBlock];
+
+  size_t j = 0;
+  for (; j + lanes <= width; j += lanes) hn::Store(hn::LoadU(d, in + j), d, col_max + j);
+  for (; j < width; ++j) hn::StoreU(hn::LoadU(d1, in + j), d1, col_max + j);
+  for (size_t a = 1; a < axis_len; ++a) {
+    const float* row = in + a * stride;
+    for (j = 0; j + lanes <= width; j += lanes) {
+      hn::Store(hn::Max(hn::Load(d, col_max + j), hn::LoadU(d, row + j)), d, col_max + j);
+    }
+    for (; j < width; ++j) {
+      hn::StoreU(hn::Max(hn::LoadU(d1, col_max + j), hn::LoadU(d1, row + j)), d1, col_max + j);
+    }
+  }
+
+  for (j = 0; j < width; ++j) col_sum[j] = 0.0f;
+  for (size_t a = 0; a < axis_len; ++a) {
+    const float* row = in + a * stride;
+    for (j = 0; j + lanes <= width; j += lanes) {
+      const auto e = VecExp(d, hn::Sub(hn::LoadU(d, row + j), hn::Load(d, col_max + j)));
+      hn::Store(hn::Add(hn::Load(d, col_sum + j), e), d, col_sum + j);
+    }
+    for (; j < width; ++j) {
+      const auto e = VecExp(d1, hn::Sub(hn::LoadU(d1, row + j), hn::LoadU(d1, col_max + j)));
+      hn::StoreU(hn::Add(hn::LoadU(d1, col_sum + j), e), d1, col_sum + j);
+    }
+  }
+
+  for (j = 0; j < width; ++j) col_sum[j] = std::log(col_sum[j]);  // now the log-sums
+  for (size_t a = 0; a < axis_len; ++a) {
+    const float* row = in + a * stride;
+    float* out_row = out + a * stride;
+    for (j = 0; j + lanes <= width; j += lanes) {
+      const auto centred = hn::Sub(hn::LoadU(d, row + j), hn::Load(d, col_max + j));
+      hn::StoreU(hn::Sub(centred, hn::Load(d, col_sum + j)), d, out_row + j);
+    }
+    for (; j < width; ++j) {
+      const auto centred = hn::Sub(hn::LoadU(d1, row + j), hn::LoadU(d1, col_max + j));
+      hn::StoreU(hn::Sub(centred, hn::LoadU(d1, col_sum + j)), d1, out_row + j);
+    }
+  }
+}
+
+HWY_INLINE void LogSoftmaxStridedF32Impl(const float* in, float* out, int64_t axis_len, int64_t inner,
+                                         int64_t unit_begin, int64_t unit_end) {
+  const int64_t blocks = (inner + kSoftmaxColumnBlock - 1) / kSoftmaxColumnBlock;
+  for (int64_t u = unit_begin; u < unit_end; ++u) {
+    const int64_t outer_index = u / blocks;
+    const int64_t column = (u % blocks) * kSoftmaxColumnBlock;
+    const int64_t width = inner - column < kSoftmaxColumnBlock ? inner - column : kSoftmaxColumnBlock;
+    const int64_t offset = outer_index * axis_len * inner + column;
+    LogSoftmaxColumnsF32(in + offset, out + offset, static_cast<size_t>(axis_len), static_cast<size_t>(inner),
+                         static_cast<size_t>(width));
   }
 }
 

@@ -21,6 +21,15 @@ void SoftmaxStridedF32Kernel(const float* in, float* out, int64_t axis_len, int6
   SoftmaxStridedF32Impl(in, out, axis_len, inner, unit_begin, unit_end);
 }
 
+void LogSoftmaxRowsF32Kernel(const float* in, float* out, int64_t cols, int64_t row_begin, int64_t row_end) {
+  LogSoftmaxRowsF32Impl(in, out, cols, row_begin, row_end);
+}
+
+void LogSoftmaxStridedF32Kernel(const float* in, float* out, int64_t axis_len, int64_t inner, int64_t unit_begin,
+                                int64_t unit_end) {
+  LogSoftmaxStridedF32Impl(in, out, axis_len, inner, unit_begin, unit_end);
+}
+
 // NOLINTNEXTLINE(google-readability-namespace-comments)
 }  // namespace HWY_NAMESPACE
 }  // namespace tessera::ops
@@ -40,6 +49,18 @@ void SoftmaxRowsF32(const float* in, float* out, int64_t cols, int64_t row_begin
 void SoftmaxStridedF32(const float* in, float* out, int64_t axis_len, int64_t inner, int64_t unit_begin,
                        int64_t unit_end) {
   HWY_DYNAMIC_DISPATCH(SoftmaxStridedF32Kernel)(in, out, axis_len, inner, unit_begin, unit_end);
+}
+
+HWY_EXPORT(LogSoftmaxRowsF32Kernel);
+HWY_EXPORT(LogSoftmaxStridedF32Kernel);
+
+void LogSoftmaxRowsF32(const float* in, float* out, int64_t cols, int64_t row_begin, int64_t row_end) {
+  HWY_DYNAMIC_DISPATCH(LogSoftmaxRowsF32Kernel)(in, out, cols, row_begin, row_end);
+}
+
+void LogSoftmaxStridedF32(const float* in, float* out, int64_t axis_len, int64_t inner, int64_t unit_begin,
+                          int64_t unit_end) {
+  HWY_DYNAMIC_DISPATCH(LogSoftmaxStridedF32Kernel)(in, out, axis_len, inner, unit_begin, unit_end);
 }
 
 int64_t SoftmaxStridedUnits(int64_t outer, int64_t inner) {

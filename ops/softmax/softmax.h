@@ -35,6 +35,13 @@ int64_t SoftmaxStridedUnits(int64_t outer, int64_t inner);
 void SoftmaxStridedF32(const float* in, float* out, int64_t axis_len, int64_t inner, int64_t unit_begin,
                        int64_t unit_end);
 
+// LogSoftmax forms of the two kernels above (ONNX LogSoftmax):
+// y_i = (x_i - m) - log(sum_j e^(x_j - m)), same layouts, units and
+// aliasing rules.
+void LogSoftmaxRowsF32(const float* in, float* out, int64_t cols, int64_t row_begin, int64_t row_end);
+void LogSoftmaxStridedF32(const float* in, float* out, int64_t axis_len, int64_t inner, int64_t unit_begin,
+                          int64_t unit_end);
+
 }  // namespace tessera::ops
 
 #endif  // TESSERA_OPS_SOFTMAX_SOFTMAX_H_

@@ -4,8 +4,11 @@
 //   v1-12: the input is coerced to 2-D [N, D] at `axis` (default 1),
 //          N = prod(dims[:axis]), D = prod(dims[axis:]), and softmax runs over
 //          each row of D (the whole trailing block, not one axis).
-// Both accept axis in [-r, r-1] for rank r, as the ONNX spec states. The SIMD
-// code is in softmax-inl.h.
+// Both accept axis in [-r, r-1] for rank r, as the ONNX spec states.
+// LogSoftmax (log of the above, computed as x - max - log(sum e^(x - max))
+// rather than as a log of a softmax, which would lose everything below
+// e^-87) has the same two definitions, v1-12 and v13+, and shares the
+// kernels' structure. The SIMD code is in softmax-inl.h.
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -59,7 +62,7 @@ int64_t Product(const Shape& shape, size_t begin, size_t end) {
 
 class SoftmaxKernel final : public Kernel {
  public:
-  SoftmaxKernel(Semantics semantics, int64_t axis) : semantics_(semantics), axis_(axis) {}
+  SoftmaxKernel(Semantics semantics, int64_t axis, bool log) : semantics_(semantics), axis_(axis), log_(log) {}
 
   Status Run(KernelContext& ctx) const override {
     const Tensor* x = ctx.input(0);
@@ -88,20 +91,23 @@ class SoftmaxKernel final : public Kernel {
     const int64_t units = SoftmaxStridedUnits(outer, inner);
     const int64_t unit_elements = axis_len * (inner < kSoftmaxColumnBlock ? inner : kSoftmaxColumnBlock);
     const int64_t grain = unit_elements >= kGrainElements ? 1 : kGrainElements / unit_elements;
+    const auto strided = log_ ? &LogSoftmaxStridedF32 : &SoftmaxStridedF32;
     ctx.ParallelFor(units, grain,
-                    [&](int64_t begin, int64_t end) { SoftmaxStridedF32(in, out, axis_len, inner, begin, end); });
+                    [&](int64_t begin, int64_t end) { strided(in, out, axis_len, inner, begin, end); });
     return Status::Ok();
   }
 
  private:
-  static Status RunRows(KernelContext& ctx, const float* in, float* out, int64_t rows, int64_t cols) {
+  Status RunRows(KernelContext& ctx, const float* in, float* out, int64_t rows, int64_t cols) const {
     const int64_t grain = cols >= kGrainElements ? 1 : kGrainElements / cols;
-    ctx.ParallelFor(rows, grain, [&](int64_t begin, int64_t end) { SoftmaxRowsF32(in, out, cols, begin, end); });
+    const auto row_fn = log_ ? &LogSoftmaxRowsF32 : &SoftmaxRowsF32;
+    ctx.ParallelFor(rows, grain, [&](int64_t begin, int64_t end) { row_fn(in, out, cols, begin, end); });
     return Status::Ok();
   }
 
   Semantics semantics_;
   int64_t axis_;  // as given; normalized against each run's rank
+  bool log_;      // LogSoftmax
 };
 
 Status InferSoftmax(OpContext& ctx, Semantics semantics) {
@@ -132,9 +138,9 @@ OpCost SoftmaxCost(const OpContext& ctx, Semantics semantics) {
   return cost;
 }
 
-OpDef SoftmaxDef(Semantics semantics) {
+OpDef SoftmaxDef(Semantics semantics, bool log = false) {
   OpDef def;
-  def.op_type = "Softmax";
+  def.op_type = log ? "LogSoftmax" : "Softmax";
   if (semantics == Semantics::kAxis) {
     def.since_version = 13;
     def.until_version = kMaxOpVersion;
@@ -148,8 +154,8 @@ OpDef SoftmaxDef(Semantics semantics) {
                             Attribute::Int(semantics == Semantics::kAxis ? -1 : 1)}};
   def.infer_shapes = [semantics](OpContext& ctx) { return InferSoftmax(ctx, semantics); };
   def.cost = [semantics](const OpContext& ctx) { return SoftmaxCost(ctx, semantics); };
-  def.create_kernel = [semantics](const OpContext& ctx) -> StatusOr<std::unique_ptr<Kernel>> {
-    return std::unique_ptr<Kernel>(std::make_unique<SoftmaxKernel>(semantics, AxisAttr(ctx, semantics)));
+  def.create_kernel = [semantics, log](const OpContext& ctx) -> StatusOr<std::unique_ptr<Kernel>> {
+    return std::unique_ptr<Kernel>(std::make_unique<SoftmaxKernel>(semantics, AxisAttr(ctx, semantics), log));
   };
   return def;
 }
@@ -159,6 +165,8 @@ OpDef SoftmaxDef(Semantics semantics) {
 Status RegisterSoftmaxOps(OpRegistrar& registrar) {
   TSR_RETURN_IF_ERROR(registrar.Register(SoftmaxDef(Semantics::kCoerced2D)));
   TSR_RETURN_IF_ERROR(registrar.Register(SoftmaxDef(Semantics::kAxis)));
+  TSR_RETURN_IF_ERROR(registrar.Register(SoftmaxDef(Semantics::kCoerced2D, /*log=*/true)));
+  TSR_RETURN_IF_ERROR(registrar.Register(SoftmaxDef(Semantics::kAxis, /*log=*/true)));
   return Status::Ok();
 }
 
