@@ -31,23 +31,35 @@
 // split form never overflows); the rest are one or two IEEE operations.
 //
 // Layout
-//   Gate-major rows: a projection row holds gates * H floats, gate g's
-//   hidden element j at g * H + j, in ONNX's gate order (see above).
-//   State rows are [batch, H] per direction, updated in place: element j of
-//   the new state depends only on element j of the old one and of the gate
-//   rows, so the in-place update is safe within a row.
+//   Projection rows are gate-major: gates * H floats, gate g's hidden
+//   element j at g * H + j, in ONNX's gate order (see above). R is packed
+//   per unit (rnn.h): a unit (direction, block of 64 hidden elements) owns
+//   the columns of all gates of its block, in chunks of two vectors by H
+//   rows, so the product streams each chunk once, contiguously, for all
+//   batch rows, and leaves [batch, gates * w] in a unit-private buffer that
+//   the epilogue reads while it is in L1. State rows are [batch, H]; every
+//   unit reads all of H_{t-1}, so H_t goes to a second buffer (the driver
+//   swaps them), while the cell state, read and written only at its own
+//   element, is updated in place.
+//
+// Product kernels
+//   Four batch rows by one chunk (8 accumulators) while four rows remain,
+//   then single rows by four chunks (8 independent chains, the batch-1
+//   matrix-vector case) and by one. Each output is one FMA chain over k in
+//   increasing order whichever kernel computes it.
 //
 // Tail contract
-//   Nothing outside the given arrays is read or written. Whole vectors cover
-//   each unit's hidden block; the rest goes through the same code with
-//   one-lane vectors (CappedTag<float, 1>).
+//   Chunks past a block's last column are zero-padded in the packing, so
+//   the product never needs a column tail; it stores whole chunks into the
+//   unit buffer, whose rows are padded to whole chunks. The epilogue reads
+//   and writes only the block's w elements: whole vectors, then one-lane
+//   vectors (CappedTag<float, 1>) through the same code.
 //
 // Partitioning
-//   A unit is (direction, batch row, block of kRnnHiddenBlock hidden
-//   elements); blocks start at multiples of kRnnHiddenBlock, which every
-//   lane count divides, so each element takes the same (vector or one-lane)
-//   path whatever the split, and no value is reduced across units: 1-thread
-//   and N-thread results are bitwise equal.
+//   Callers split units over threads; a unit is computed whole by one call
+//   and writes only its own block of H_t, C_t, Y and its own product
+//   buffer, and nothing is reduced across units, so 1-thread and N-thread
+//   results are bitwise equal.
 
 // Per-target include guard (toggled by foreach_target.h).
 #if defined(TESSERA_OPS_RNN_RNN_INL_H_) == defined(HWY_TARGET_TOGGLE)
@@ -59,6 +71,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "hwy/contrib/math/math-inl.h"
 #include "hwy/highway.h"
@@ -109,211 +122,305 @@ HWY_INLINE V RnnActivate(D d, V x, const RnnActivation& a) {
   return x;
 }
 
-// A gate's pre-activation: projection + recurrent product, clipped.
-template <class D>
-HWY_INLINE hn::Vec<D> GateInput(D d, const float* xw, const float* gr, size_t j) {
-  return hn::Add(hn::LoadU(d, xw + j), hn::LoadU(d, gr + j));
-}
-
 template <class D, class V>
 HWY_INLINE V Clip(D d, V x, bool has_clip, float clip) {
   if (!has_clip) return x;
   return hn::Min(hn::Max(x, hn::Set(d, -clip)), hn::Set(d, clip));
 }
 
-// Pointers of one unit's rows. Functors below take them so the span loop
-// can call one templated operator() for full and one-lane vectors (generic
-// lambdas would not reliably inherit the target attributes).
+// ---------------------------------------------------------------------------
+// The recurrent product of one unit: out[r * ldo + l] = sum_k a[r * lda + k]
+// * P[k][l] over the unit's chunks (P as packed, see rnn.h). Every output is
+// one FMA chain over k in increasing order, whichever tile computes it, so
+// the tiling below changes nothing in the results.
+
+// Floats per chunk row: two vectors, as the packing assumed.
+HWY_INLINE size_t ChunkWidth() {
+  const hn::ScalableTag<float> d;
+  return 2 * hn::Lanes(d);
+}
+
+// Four rows by one chunk: 8 accumulators, 2 loads and 4 broadcasts per k.
+HWY_INLINE void ProductRows4(const float* HWY_RESTRICT a, size_t lda, const float* HWY_RESTRICT panel, size_t k,
+                             float* HWY_RESTRICT out, size_t ldo) {
+  const hn::ScalableTag<float> d;
+  const size_t n = hn::Lanes(d);
+  auto c00 = hn::Zero(d), c01 = hn::Zero(d), c10 = hn::Zero(d), c11 = hn::Zero(d);
+  auto c20 = hn::Zero(d), c21 = hn::Zero(d), c30 = hn::Zero(d), c31 = hn::Zero(d);
+  for (size_t q = 0; q < k; ++q) {
+    const auto b0 = hn::Load(d, panel + q * 2 * n);
+    const auto b1 = hn::Load(d, panel + q * 2 * n + n);
+    const auto a0 = hn::Set(d, a[q]);
+    const auto a1 = hn::Set(d, a[lda + q]);
+    const auto a2 = hn::Set(d, a[2 * lda + q]);
+    const auto a3 = hn::Set(d, a[3 * lda + q]);
+    c00 = hn::MulAdd(a0, b0, c00);
+    c01 = hn::MulAdd(a0, b1, c01);
+    c10 = hn::MulAdd(a1, b0, c10);
+    c11 = hn::MulAdd(a1, b1, c11);
+    c20 = hn::MulAdd(a2, b0, c20);
+    c21 = hn::MulAdd(a2, b1, c21);
+    c30 = hn::MulAdd(a3, b0, c30);
+    c31 = hn::MulAdd(a3, b1, c31);
+  }
+  hn::StoreU(c00, d, out);
+  hn::StoreU(c01, d, out + n);
+  hn::StoreU(c10, d, out + ldo);
+  hn::StoreU(c11, d, out + ldo + n);
+  hn::StoreU(c20, d, out + 2 * ldo);
+  hn::StoreU(c21, d, out + 2 * ldo + n);
+  hn::StoreU(c30, d, out + 3 * ldo);
+  hn::StoreU(c31, d, out + 3 * ldo + n);
+}
+
+// One row by four chunks (the batch-1 case): 8 independent FMA chains, so
+// the FMA latency is hidden even though each row value is used once.
+HWY_INLINE void ProductRow1Chunks4(const float* HWY_RESTRICT a, const float* HWY_RESTRICT panels, size_t k,
+                                   float* HWY_RESTRICT out) {
+  const hn::ScalableTag<float> d;
+  const size_t n = hn::Lanes(d);
+  const size_t chunk = k * 2 * n;  // floats per chunk
+  const float* p0 = panels;
+  const float* p1 = panels + chunk;
+  const float* p2 = panels + 2 * chunk;
+  const float* p3 = panels + 3 * chunk;
+  auto c00 = hn::Zero(d), c01 = hn::Zero(d), c10 = hn::Zero(d), c11 = hn::Zero(d);
+  auto c20 = hn::Zero(d), c21 = hn::Zero(d), c30 = hn::Zero(d), c31 = hn::Zero(d);
+  for (size_t q = 0; q < k; ++q) {
+    const auto av = hn::Set(d, a[q]);
+    const size_t o = q * 2 * n;
+    c00 = hn::MulAdd(av, hn::Load(d, p0 + o), c00);
+    c01 = hn::MulAdd(av, hn::Load(d, p0 + o + n), c01);
+    c10 = hn::MulAdd(av, hn::Load(d, p1 + o), c10);
+    c11 = hn::MulAdd(av, hn::Load(d, p1 + o + n), c11);
+    c20 = hn::MulAdd(av, hn::Load(d, p2 + o), c20);
+    c21 = hn::MulAdd(av, hn::Load(d, p2 + o + n), c21);
+    c30 = hn::MulAdd(av, hn::Load(d, p3 + o), c30);
+    c31 = hn::MulAdd(av, hn::Load(d, p3 + o + n), c31);
+  }
+  hn::StoreU(c00, d, out);
+  hn::StoreU(c01, d, out + n);
+  hn::StoreU(c10, d, out + 2 * n);
+  hn::StoreU(c11, d, out + 3 * n);
+  hn::StoreU(c20, d, out + 4 * n);
+  hn::StoreU(c21, d, out + 5 * n);
+  hn::StoreU(c30, d, out + 6 * n);
+  hn::StoreU(c31, d, out + 7 * n);
+}
+
+HWY_INLINE void ProductRow1Chunk1(const float* HWY_RESTRICT a, const float* HWY_RESTRICT panel, size_t k,
+                                  float* HWY_RESTRICT out) {
+  const hn::ScalableTag<float> d;
+  const size_t n = hn::Lanes(d);
+  auto c0 = hn::Zero(d), c1 = hn::Zero(d);
+  for (size_t q = 0; q < k; ++q) {
+    const auto av = hn::Set(d, a[q]);
+    c0 = hn::MulAdd(av, hn::Load(d, panel + q * 2 * n), c0);
+    c1 = hn::MulAdd(av, hn::Load(d, panel + q * 2 * n + n), c1);
+  }
+  hn::StoreU(c0, d, out);
+  hn::StoreU(c1, d, out + n);
+}
+
+// rows x (chunks * chunk width) product of one unit into out (row stride ldo).
+HWY_INLINE void UnitProduct(const float* a, size_t rows, size_t k, const float* panels, size_t chunks, float* out,
+                            size_t ldo) {
+  const size_t cw = ChunkWidth();
+  const size_t chunk = k * cw;
+  size_t r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    for (size_t c = 0; c < chunks; ++c) ProductRows4(a + r * k, k, panels + c * chunk, k, out + r * ldo + c * cw, ldo);
+  }
+  for (; r < rows; ++r) {
+    size_t c = 0;
+    for (; c + 4 <= chunks; c += 4) ProductRow1Chunks4(a + r * k, panels + c * chunk, k, out + r * ldo + c * cw);
+    for (; c < chunks; ++c) ProductRow1Chunk1(a + r * k, panels + c * chunk, k, out + r * ldo + c * cw);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Gate epilogues. Pointers are already offset to the unit's first hidden
+// element j0; gate g of element jj is at xw + g * xs + jj in the projection
+// row and at g_row + g * gs + jj in the unit's product row. Functors (not
+// generic lambdas, which would not reliably inherit the target attributes)
+// so the span loop can call one templated operator() for full and one-lane
+// vectors.
 struct RowPtrs {
   const float* xw = nullptr;
-  const float* gr = nullptr;
-  const float* gh = nullptr;
-  float* h = nullptr;
+  size_t xs = 0;
+  const float* g = nullptr;
+  size_t gs = 0;
+  const float* h_prev = nullptr;
+  float* h_next = nullptr;
   float* c = nullptr;
   float* y = nullptr;
   float* z = nullptr;
   float* rh = nullptr;
-  const float* peephole = nullptr;
+  const float* peephole = nullptr;  // stride xs between i, o, f
   const float* rbh = nullptr;
 };
 
-struct RnnCellFn {
-  RowPtrs r;
-  size_t hidden;
+// A gate's pre-activation: projection + recurrent product.
+template <class D>
+HWY_INLINE hn::Vec<D> GateInput(D d, const RowPtrs& r, size_t gate_xw, size_t gate_prod, size_t j) {
+  return hn::Add(hn::LoadU(d, r.xw + gate_xw * r.xs + j), hn::LoadU(d, r.g + gate_prod * r.gs + j));
+}
+
+struct CellParams {
   const RnnActivation* act;
   bool has_clip;
   float clip;
+  bool input_forget;
+  bool linear_before_reset;
+};
 
+template <class D>
+HWY_INLINE void StoreState(D d, const RowPtrs& r, hn::Vec<D> h, size_t j) {
+  hn::StoreU(h, d, r.h_next + j);
+  if (r.y != nullptr) hn::StoreU(h, d, r.y + j);
+}
+
+struct RnnCellFn {
+  RowPtrs r;
+  CellParams cp;
   template <class D>
   HWY_INLINE void operator()(D d, size_t j) const {
-    const auto h = RnnActivate(d, Clip(d, GateInput(d, r.xw, r.gr, j), has_clip, clip), act[0]);
-    hn::StoreU(h, d, r.h + j);
-    if (r.y != nullptr) hn::StoreU(h, d, r.y + j);
+    StoreState(d, r, RnnActivate(d, Clip(d, GateInput(d, r, 0, 0, j), cp.has_clip, cp.clip), cp.act[0]), j);
   }
 };
 
 struct LstmCellFn {
   RowPtrs r;
-  size_t hidden;
-  const RnnActivation* act;
-  bool has_clip;
-  float clip;
-  bool input_forget;
-
+  CellParams cp;
   template <class D>
   HWY_INLINE void operator()(D d, size_t j) const {
-    const size_t n = hidden;
     const auto one = hn::Set(d, 1.0f);
     const auto c_prev = hn::LoadU(d, r.c + j);
-    auto pi = GateInput(d, r.xw, r.gr, j);
-    auto po = GateInput(d, r.xw + n, r.gr + n, j);
-    auto pf = GateInput(d, r.xw + 2 * n, r.gr + 2 * n, j);
-    const auto pc = Clip(d, GateInput(d, r.xw + 3 * n, r.gr + 3 * n, j), has_clip, clip);
+    auto pi = GateInput(d, r, 0, 0, j);
+    auto po = GateInput(d, r, 1, 1, j);
+    auto pf = GateInput(d, r, 2, 2, j);
+    const auto pc = Clip(d, GateInput(d, r, 3, 3, j), cp.has_clip, cp.clip);
     if (r.peephole != nullptr) {
       pi = hn::MulAdd(hn::LoadU(d, r.peephole + j), c_prev, pi);
-      pf = hn::MulAdd(hn::LoadU(d, r.peephole + 2 * n + j), c_prev, pf);
+      pf = hn::MulAdd(hn::LoadU(d, r.peephole + 2 * r.xs + j), c_prev, pf);
     }
-    const auto i = RnnActivate(d, Clip(d, pi, has_clip, clip), act[0]);
-    const auto f = input_forget ? hn::Sub(one, i) : RnnActivate(d, Clip(d, pf, has_clip, clip), act[0]);
-    const auto g = RnnActivate(d, pc, act[1]);
+    const auto i = RnnActivate(d, Clip(d, pi, cp.has_clip, cp.clip), cp.act[0]);
+    const auto f = cp.input_forget ? hn::Sub(one, i) : RnnActivate(d, Clip(d, pf, cp.has_clip, cp.clip), cp.act[0]);
+    const auto g = RnnActivate(d, pc, cp.act[1]);
     const auto c_new = hn::MulAdd(f, c_prev, hn::Mul(i, g));
-    if (r.peephole != nullptr) po = hn::MulAdd(hn::LoadU(d, r.peephole + n + j), c_new, po);
-    const auto o = RnnActivate(d, Clip(d, po, has_clip, clip), act[0]);
-    const auto h_new = hn::Mul(o, RnnActivate(d, c_new, act[2]));
+    if (r.peephole != nullptr) po = hn::MulAdd(hn::LoadU(d, r.peephole + r.xs + j), c_new, po);
+    const auto o = RnnActivate(d, Clip(d, po, cp.has_clip, cp.clip), cp.act[0]);
     hn::StoreU(c_new, d, r.c + j);
-    hn::StoreU(h_new, d, r.h + j);
-    if (r.y != nullptr) hn::StoreU(h_new, d, r.y + j);
+    StoreState(d, r, hn::Mul(o, RnnActivate(d, c_new, cp.act[2])), j);
   }
 };
 
 // GRU (linear_before_reset 0) phase 1: z into r.z, r . H_{t-1} into r.rh.
 struct GruResetFn {
   RowPtrs r;
-  size_t hidden;
-  const RnnActivation* act;
-  bool has_clip;
-  float clip;
-
+  CellParams cp;
   template <class D>
   HWY_INLINE void operator()(D d, size_t j) const {
-    const size_t n = hidden;
-    const auto z = RnnActivate(d, Clip(d, GateInput(d, r.xw, r.gr, j), has_clip, clip), act[0]);
-    const auto rr = RnnActivate(d, Clip(d, GateInput(d, r.xw + n, r.gr + n, j), has_clip, clip), act[0]);
+    const auto z = RnnActivate(d, Clip(d, GateInput(d, r, 0, 0, j), cp.has_clip, cp.clip), cp.act[0]);
+    const auto rr = RnnActivate(d, Clip(d, GateInput(d, r, 1, 1, j), cp.has_clip, cp.clip), cp.act[0]);
     hn::StoreU(z, d, r.z + j);
-    hn::StoreU(hn::Mul(rr, hn::LoadU(d, r.h + j)), d, r.rh + j);
+    hn::StoreU(hn::Mul(rr, hn::LoadU(d, r.h_prev + j)), d, r.rh + j);
   }
 };
 
 struct GruUpdateFn {
   RowPtrs r;
-  size_t hidden;
-  const RnnActivation* act;
-  bool has_clip;
-  float clip;
-  bool linear_before_reset;
-
+  CellParams cp;
   template <class D>
   HWY_INLINE void operator()(D d, size_t j) const {
-    const size_t n = hidden;
-    const auto h_prev = hn::LoadU(d, r.h + j);
+    const auto h_prev = hn::LoadU(d, r.h_prev + j);
     hn::Vec<D> z, candidate_in;
-    if (linear_before_reset) {
-      z = RnnActivate(d, Clip(d, GateInput(d, r.xw, r.gr, j), has_clip, clip), act[0]);
-      const auto rr = RnnActivate(d, Clip(d, GateInput(d, r.xw + n, r.gr + n, j), has_clip, clip), act[0]);
-      const auto recurrent = hn::Add(hn::LoadU(d, r.gr + 2 * n + j), hn::LoadU(d, r.rbh + j));
-      candidate_in = hn::MulAdd(rr, recurrent, hn::LoadU(d, r.xw + 2 * n + j));
+    if (cp.linear_before_reset) {
+      // Product gates z, r, h (all from H_{t-1}).
+      z = RnnActivate(d, Clip(d, GateInput(d, r, 0, 0, j), cp.has_clip, cp.clip), cp.act[0]);
+      const auto rr = RnnActivate(d, Clip(d, GateInput(d, r, 1, 1, j), cp.has_clip, cp.clip), cp.act[0]);
+      const auto recurrent = hn::Add(hn::LoadU(d, r.g + 2 * r.gs + j), hn::LoadU(d, r.rbh + j));
+      candidate_in = hn::MulAdd(rr, recurrent, hn::LoadU(d, r.xw + 2 * r.xs + j));
     } else {
+      // Product gate 0 is (r . H_{t-1}) Rh^T.
       z = hn::LoadU(d, r.z + j);
-      candidate_in = GateInput(d, r.xw + 2 * n, r.gh, j);
+      candidate_in = GateInput(d, r, 2, 0, j);
     }
-    const auto candidate = RnnActivate(d, Clip(d, candidate_in, has_clip, clip), act[1]);
+    const auto candidate = RnnActivate(d, Clip(d, candidate_in, cp.has_clip, cp.clip), cp.act[1]);
     const auto h_new = hn::MulAdd(z, h_prev, hn::Mul(hn::Sub(hn::Set(d, 1.0f), z), candidate));
-    hn::StoreU(h_new, d, r.h + j);
-    if (r.y != nullptr) hn::StoreU(h_new, d, r.y + j);
+    StoreState(d, r, h_new, j);
   }
 };
 
-// fn(d, j) over [j0, j1): whole vectors, then one lane at a time.
+// fn(d, j) over [0, n): whole vectors, then one lane at a time.
 template <class Fn>
-HWY_INLINE void ForEachSpan(const Fn& fn, size_t j0, size_t j1) {
+HWY_INLINE void ForEachSpan(const Fn& fn, size_t n) {
   const hn::ScalableTag<float> d;
   const hn::CappedTag<float, 1> d1;
   const size_t lanes = hn::Lanes(d);
-  size_t j = j0;
-  for (; j + lanes <= j1; j += lanes) fn(d, j);
-  for (; j < j1; ++j) fn(d1, j);
+  size_t j = 0;
+  for (; j + lanes <= n; j += lanes) fn(d, j);
+  for (; j < n; ++j) fn(d1, j);
 }
 
-// One unit's coordinates; false when its row is past its length.
-struct Unit {
-  int64_t dir, row, t, j0, j1;
-};
+template <class Fn>
+HWY_INLINE void RunCell(const RowPtrs& r, const CellParams& cp, size_t n) {
+  ForEachSpan(Fn{r, cp}, n);
+}
 
-HWY_INLINE bool DecodeUnit(const RnnStepParams& p, int64_t u, Unit* out) {
+HWY_INLINE bool RnnStepF32Impl(const RnnStepParams& p, int64_t begin, int64_t end) {
+  const RnnPackedLayout& layout = p.layout;
+  if (layout.chunk_width != static_cast<int64_t>(ChunkWidth())) return false;
   const int64_t blocks = (p.hidden + kRnnHiddenBlock - 1) / kRnnHiddenBlock;
-  out->dir = u / (p.batch * blocks);
-  const int64_t rest = u % (p.batch * blocks);
-  out->row = rest / blocks;
-  out->j0 = (rest % blocks) * kRnnHiddenBlock;
-  out->j1 = out->j0 + kRnnHiddenBlock < p.hidden ? out->j0 + kRnnHiddenBlock : p.hidden;
-  const int64_t len = p.seq_lens != nullptr ? p.seq_lens[out->row] : p.seq_length;
-  if (p.step >= len) return false;
-  out->t = p.reverse[out->dir] ? len - 1 - p.step : p.step;
+  const int64_t n = p.hidden;
+  const int64_t ldo = RnnUnitColumns(layout);
+  for (int64_t u = begin; u < end; ++u) {
+    const int64_t dir = u / blocks;
+    const int64_t block = u % blocks;
+    const int64_t j0 = block * kRnnHiddenBlock;
+    const int64_t w = j0 + kRnnHiddenBlock < n ? kRnnHiddenBlock : n - j0;
+    const int64_t chunks = (layout.gates * w + layout.chunk_width - 1) / layout.chunk_width;
+    float* prod = p.prod + u * p.batch * ldo;
+    UnitProduct(p.a[dir], static_cast<size_t>(p.batch), static_cast<size_t>(n),
+                p.packed[dir] + RnnPackedBlockOffset(layout, block), static_cast<size_t>(chunks), prod,
+                static_cast<size_t>(ldo));
+
+    const CellParams cp{p.act[dir], p.has_clip, p.clip, p.input_forget, p.linear_before_reset};
+    for (int64_t b = 0; b < p.batch; ++b) {
+      const int64_t len = p.seq_lens != nullptr ? p.seq_lens[b] : p.seq_length;
+      const int64_t state = b * n + j0;
+      if (p.step >= len) {
+        // Finished row: its state carries over to the next buffer as is.
+        if (p.h_next[dir] != nullptr) {
+          std::memcpy(p.h_next[dir] + state, p.h_prev[dir] + state, static_cast<size_t>(w) * sizeof(float));
+        }
+        continue;
+      }
+      const int64_t t = p.reverse[dir] ? len - 1 - p.step : p.step;
+      RowPtrs r;
+      r.xw = p.xw[dir] + (t * p.xw_t_stride + b * p.xw_b_stride) * p.xw_gates * n + j0;
+      r.xs = static_cast<size_t>(n);
+      r.g = prod + b * ldo;
+      r.gs = static_cast<size_t>(w);
+      r.h_prev = p.h_prev[dir] + state;
+      r.h_next = p.h_next[dir] != nullptr ? p.h_next[dir] + state : nullptr;
+      r.c = p.c[dir] != nullptr ? p.c[dir] + state : nullptr;
+      r.y = p.y != nullptr && p.kind != RnnStepKind::kGruReset
+                ? p.y + t * p.y_t_stride + dir * p.y_d_stride + b * p.y_b_stride + j0
+                : nullptr;
+      r.z = p.z[dir] != nullptr ? p.z[dir] + state : nullptr;
+      r.rh = p.rh[dir] != nullptr ? p.rh[dir] + state : nullptr;
+      r.peephole = p.peephole[dir] != nullptr ? p.peephole[dir] + j0 : nullptr;
+      r.rbh = p.rbh[dir] != nullptr ? p.rbh[dir] + j0 : nullptr;
+      switch (p.kind) {
+        case RnnStepKind::kRnn: RunCell<RnnCellFn>(r, cp, static_cast<size_t>(w)); break;
+        case RnnStepKind::kLstm: RunCell<LstmCellFn>(r, cp, static_cast<size_t>(w)); break;
+        case RnnStepKind::kGruReset: RunCell<GruResetFn>(r, cp, static_cast<size_t>(w)); break;
+        case RnnStepKind::kGruUpdate: RunCell<GruUpdateFn>(r, cp, static_cast<size_t>(w)); break;
+      }
+    }
+  }
   return true;
-}
-
-HWY_INLINE RowPtrs UnitRows(const RnnStepParams& p, const Unit& u, int64_t gates) {
-  const int64_t d = u.dir, b = u.row, n = p.hidden;
-  RowPtrs r;
-  r.xw = p.xw[d] + (u.t * p.xw_t_stride + b * p.xw_b_stride) * gates * n;
-  r.gr = p.gr[d] != nullptr ? p.gr[d] + b * p.gr_cols : nullptr;
-  r.gh = p.gh[d] != nullptr ? p.gh[d] + b * n : nullptr;
-  r.h = p.h[d] + b * n;
-  r.c = p.c[d] != nullptr ? p.c[d] + b * n : nullptr;
-  r.y = p.y != nullptr ? p.y + u.t * p.y_t_stride + d * p.y_d_stride + b * p.y_b_stride : nullptr;
-  r.z = p.z[d] != nullptr ? p.z[d] + b * n : nullptr;
-  r.rh = p.rh[d] != nullptr ? p.rh[d] + b * n : nullptr;
-  r.peephole = p.peephole[d];
-  r.rbh = p.rbh[d];
-  return r;
-}
-
-HWY_INLINE void RnnCellStepF32Impl(const RnnStepParams& p, int64_t begin, int64_t end) {
-  for (int64_t u = begin; u < end; ++u) {
-    Unit unit;
-    if (!DecodeUnit(p, u, &unit)) continue;
-    const RnnCellFn fn{UnitRows(p, unit, 1), static_cast<size_t>(p.hidden), p.act[unit.dir], p.has_clip, p.clip};
-    ForEachSpan(fn, static_cast<size_t>(unit.j0), static_cast<size_t>(unit.j1));
-  }
-}
-
-HWY_INLINE void LstmCellStepF32Impl(const RnnStepParams& p, int64_t begin, int64_t end) {
-  for (int64_t u = begin; u < end; ++u) {
-    Unit unit;
-    if (!DecodeUnit(p, u, &unit)) continue;
-    const LstmCellFn fn{UnitRows(p, unit, 4), static_cast<size_t>(p.hidden), p.act[unit.dir], p.has_clip, p.clip,
-                        p.input_forget};
-    ForEachSpan(fn, static_cast<size_t>(unit.j0), static_cast<size_t>(unit.j1));
-  }
-}
-
-HWY_INLINE void GruResetStepF32Impl(const RnnStepParams& p, int64_t begin, int64_t end) {
-  for (int64_t u = begin; u < end; ++u) {
-    Unit unit;
-    if (!DecodeUnit(p, u, &unit)) continue;
-    const GruResetFn fn{UnitRows(p, unit, 3), static_cast<size_t>(p.hidden), p.act[unit.dir], p.has_clip, p.clip};
-    ForEachSpan(fn, static_cast<size_t>(unit.j0), static_cast<size_t>(unit.j1));
-  }
-}
-
-HWY_INLINE void GruUpdateStepF32Impl(const RnnStepParams& p, int64_t begin, int64_t end) {
-  for (int64_t u = begin; u < end; ++u) {
-    Unit unit;
-    if (!DecodeUnit(p, u, &unit)) continue;
-    const GruUpdateFn fn{UnitRows(p, unit, 3), static_cast<size_t>(p.hidden), p.act[unit.dir], p.has_clip, p.clip,
-                         p.linear_before_reset};
-    ForEachSpan(fn, static_cast<size_t>(unit.j0), static_cast<size_t>(unit.j1));
-  }
 }
 
 // NOLINTNEXTLINE(google-readability-namespace-comments)

@@ -12,21 +12,9 @@ HWY_BEFORE_NAMESPACE();
 namespace tessera::ops {
 namespace HWY_NAMESPACE {
 
-void RnnCellStepF32Kernel(const RnnStepParams& p, int64_t begin, int64_t end) {
-  RnnCellStepF32Impl(p, begin, end);
-}
+bool RnnStepF32Kernel(const RnnStepParams& p, int64_t begin, int64_t end) { return RnnStepF32Impl(p, begin, end); }
 
-void LstmCellStepF32Kernel(const RnnStepParams& p, int64_t begin, int64_t end) {
-  LstmCellStepF32Impl(p, begin, end);
-}
-
-void GruResetStepF32Kernel(const RnnStepParams& p, int64_t begin, int64_t end) {
-  GruResetStepF32Impl(p, begin, end);
-}
-
-void GruUpdateStepF32Kernel(const RnnStepParams& p, int64_t begin, int64_t end) {
-  GruUpdateStepF32Impl(p, begin, end);
-}
+int64_t RnnChunkWidthKernel() { return static_cast<int64_t>(ChunkWidth()); }
 
 // NOLINTNEXTLINE(google-readability-namespace-comments)
 }  // namespace HWY_NAMESPACE
@@ -41,29 +29,65 @@ HWY_AFTER_NAMESPACE();
 
 namespace tessera::ops {
 
-HWY_EXPORT(RnnCellStepF32Kernel);
-HWY_EXPORT(LstmCellStepF32Kernel);
-HWY_EXPORT(GruResetStepF32Kernel);
-HWY_EXPORT(GruUpdateStepF32Kernel);
+HWY_EXPORT(RnnStepF32Kernel);
+HWY_EXPORT(RnnChunkWidthKernel);
 
-void RnnCellStepF32(const RnnStepParams& p, int64_t begin, int64_t end) {
-  HWY_DYNAMIC_DISPATCH(RnnCellStepF32Kernel)(p, begin, end);
+bool RnnStepF32(const RnnStepParams& p, int64_t begin, int64_t end) {
+  return HWY_DYNAMIC_DISPATCH(RnnStepF32Kernel)(p, begin, end);
 }
 
-void LstmCellStepF32(const RnnStepParams& p, int64_t begin, int64_t end) {
-  HWY_DYNAMIC_DISPATCH(LstmCellStepF32Kernel)(p, begin, end);
-}
-
-void GruResetStepF32(const RnnStepParams& p, int64_t begin, int64_t end) {
-  HWY_DYNAMIC_DISPATCH(GruResetStepF32Kernel)(p, begin, end);
-}
-
-void GruUpdateStepF32(const RnnStepParams& p, int64_t begin, int64_t end) {
-  HWY_DYNAMIC_DISPATCH(GruUpdateStepF32Kernel)(p, begin, end);
-}
+int64_t RnnChunkWidth() { return HWY_DYNAMIC_DISPATCH(RnnChunkWidthKernel)(); }
 
 int64_t RnnStepUnits(const RnnStepParams& p) {
-  return p.num_dirs * p.batch * ((p.hidden + kRnnHiddenBlock - 1) / kRnnHiddenBlock);
+  return p.num_dirs * ((p.hidden + kRnnHiddenBlock - 1) / kRnnHiddenBlock);
+}
+
+namespace {
+
+// Chunks of a block of w hidden elements.
+int64_t BlockChunks(const RnnPackedLayout& l, int64_t w) { return (l.gates * w + l.chunk_width - 1) / l.chunk_width; }
+
+}  // namespace
+
+int64_t RnnUnitColumns(const RnnPackedLayout& l) {
+  const int64_t w = l.hidden < kRnnHiddenBlock ? l.hidden : kRnnHiddenBlock;
+  return BlockChunks(l, w) * l.chunk_width;
+}
+
+int64_t RnnPackedBlockOffset(const RnnPackedLayout& l, int64_t block) {
+  // Every block but the last is full, so they all have the same size.
+  return block * BlockChunks(l, kRnnHiddenBlock) * l.hidden * l.chunk_width;
+}
+
+int64_t RnnPackedFloats(const RnnPackedLayout& l) {
+  const int64_t blocks = (l.hidden + kRnnHiddenBlock - 1) / kRnnHiddenBlock;
+  if (blocks == 0) return 0;
+  const int64_t last = l.hidden - (blocks - 1) * kRnnHiddenBlock;
+  return RnnPackedBlockOffset(l, blocks - 1) + BlockChunks(l, last) * l.hidden * l.chunk_width;
+}
+
+void PackRnnWeights(const float* r, const RnnPackedLayout& l, float* out) {
+  const int64_t n = l.hidden, cw = l.chunk_width;
+  const int64_t blocks = (n + kRnnHiddenBlock - 1) / kRnnHiddenBlock;
+  for (int64_t block = 0; block < blocks; ++block) {
+    const int64_t j0 = block * kRnnHiddenBlock;
+    const int64_t w = std::min<int64_t>(kRnnHiddenBlock, n - j0);
+    float* dst = out + RnnPackedBlockOffset(l, block);
+    const int64_t chunks = BlockChunks(l, w);
+    for (int64_t c = 0; c < chunks; ++c) {
+      float* panel = dst + c * n * cw;
+      for (int64_t col = 0; col < cw; ++col) {
+        const int64_t local = c * cw + col;  // g * w + jj
+        if (local >= l.gates * w) {
+          for (int64_t k = 0; k < n; ++k) panel[k * cw + col] = 0.0f;
+          continue;
+        }
+        const int64_t row = l.row0 + (local / w) * n + j0 + local % w;  // R's row for this column
+        const float* src = r + row * n;
+        for (int64_t k = 0; k < n; ++k) panel[k * cw + col] = src[k];
+      }
+    }
+  }
 }
 
 bool ParseRnnActivation(const std::string& name, RnnActivation* out, bool* uses_alpha, bool* uses_beta) {

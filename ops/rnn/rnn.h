@@ -1,18 +1,21 @@
-// Gate epilogues of the recurrent family (ONNX RNN, GRU, LSTM; f32).
+// Recurrent steps of the recurrent family (ONNX RNN, GRU, LSTM; f32).
 //
 // A recurrent op runs in two kinds of work (rnn_ops.cc drives them):
-//   * GEMMs from gemm.h: the input projection X*W^T + bias for all time
-//     steps at once, and per time step the recurrent product H_{t-1}*R^T
-//     with R packed once;
-//   * per time step one fused epilogue (this header) that reads the two
-//     products, applies clip and the gate activations, updates the hidden
-//     (and cell) state in place and writes the step's output row.
-// The epilogues work on units of (direction, batch row, block of
-// kRnnHiddenBlock hidden elements); callers split units with ParallelFor.
-// Every element is computed by the same lane arithmetic whatever the split,
-// so results are bitwise independent of the thread count. Each entry point
-// dispatches once per call to the best Highway target (rnn.cc). The maths,
-// gate layout and tail contract are described at the top of rnn-inl.h.
+//   * one GEMM (gemm.h) for the input projection X*W^T + bias of every time
+//     step at once;
+//   * per time step one fused step (this header): the recurrent product
+//     H_{t-1} * R^T against R packed once (PackRnnWeights), immediately
+//     followed, while the product is still in L1, by the gate epilogue that
+//     applies clip and the activations, updates the state and writes the
+//     step's output row.
+// The step works on units of (direction, block of kRnnHiddenBlock hidden
+// elements): a unit computes every gate's columns of its block for every
+// batch row, so R is read once per step and the gates of an element meet in
+// one place. Units never share outputs and each is computed whole by one
+// call, so results are bitwise independent of the split and the thread
+// count. Each entry point dispatches once per call to the best Highway
+// target (rnn.cc). The maths, packed layout and tail contract are described
+// at the top of rnn-inl.h.
 //
 // No Highway types appear here.
 #ifndef TESSERA_OPS_RNN_RNN_H_
@@ -53,15 +56,57 @@ struct RnnActivation {
 // Affine 1 and 0; ScaledTanh 1 and 1).
 bool ParseRnnActivation(const std::string& name, RnnActivation* out, bool* uses_alpha, bool* uses_beta);
 
-// Hidden elements per epilogue unit: a multiple of every target's lane
-// count (up to 64 floats, 2048-bit SVE), so where whole vectors end inside
-// a row depends only on the hidden size, never on the split.
-inline constexpr int64_t kRnnHiddenBlock = 128;
+// Hidden elements per unit. 64 keeps a unit's product (batch rows x gates x
+// 64 floats; 16 KiB for an LSTM at batch 16) in L1 for the epilogue, gives
+// H / 64 units per direction to spread over threads, and is a multiple of
+// the chunk width of every x86 target, so full blocks need no padding.
+inline constexpr int64_t kRnnHiddenBlock = 64;
 
-// Everything one epilogue call needs for one time step. Arrays indexed by
-// direction d in [0, num_dirs); direction 1 exists only for bidirectional
-// ops and always runs in reverse.
+// ---------------------------------------------------------------------------
+// Packed recurrent weights.
+//
+// For one direction, the rows [row0, row0 + gates * H) of R ([G*H, H],
+// ONNX layout) are stored block by block: block b holds the columns of
+// hidden elements [64b, 64b + w) of each of the `gates` gates, gate-major
+// (local column l = g * w + jj), split into chunks of `chunk_width`
+// columns; a chunk is H rows (the reduction dim k) of chunk_width
+// contiguous floats, zero-padded past the block's last column. The chunk
+// width is two vectors of the target, so a packed set records it and the
+// kernel refuses (the driver repacks) a width the current target does not
+// use.
+struct RnnPackedLayout {
+  int64_t hidden = 0;       // H (and k)
+  int64_t gates = 0;        // gates packed (GRU's z/r and candidate are packed apart)
+  int64_t row0 = 0;         // first packed row of R
+  int64_t chunk_width = 0;  // floats per chunk row
+};
+
+// Chunk width the current target's step kernel reads.
+int64_t RnnChunkWidth();
+
+// Floats of one direction's packed weights, and where block b starts.
+int64_t RnnPackedFloats(const RnnPackedLayout& layout);
+int64_t RnnPackedBlockOffset(const RnnPackedLayout& layout, int64_t block);
+
+// Packs one direction: r is R[d] ([G*H, H] row-major); out holds
+// RnnPackedFloats(layout) floats, 64-byte aligned.
+void PackRnnWeights(const float* r, const RnnPackedLayout& layout, float* out);
+
+// ---------------------------------------------------------------------------
+// One time step.
+
+enum class RnnStepKind : int32_t {
+  kRnn,        // H_t = f(xw + H_{t-1} R^T)
+  kLstm,       // gates, C_t and H_t
+  kGruReset,   // GRU linear_before_reset 0, phase 1: z and r . H_{t-1}
+  kGruUpdate,  // GRU final phase: candidate and H_t
+};
+
+// Everything one step call needs. Arrays indexed by direction d in
+// [0, num_dirs); direction 1 exists only for bidirectional ops and always
+// runs in reverse.
 struct RnnStepParams {
+  RnnStepKind kind = RnnStepKind::kRnn;
   int64_t hidden = 0;  // H
   int64_t batch = 0;
   int64_t num_dirs = 1;
@@ -69,28 +114,33 @@ struct RnnStepParams {
   int64_t step = 0;  // steps already taken by every direction
   // Per-row lengths (ONNX sequence_lens, validated to [0, seq_length]);
   // null means every row has seq_length steps. A row whose length is
-  // <= step is left untouched.
+  // <= step is not updated.
   const int32_t* seq_lens = nullptr;
   bool reverse[2] = {false, true};
 
-  // Input projections, gate-major rows of gates*H floats: row (t, b) of
+  // Input projections, gate-major rows of gates * H floats: row (t, b) of
   // direction d starts at xw[d] + (t * xw_t_stride + b * xw_b_stride) *
-  // gates * H. Bias already added (see rnn-inl.h for GRU's split).
+  // xw_gates * H. Bias folded in (see rnn-inl.h for GRU's split).
   const float* xw[2] = {nullptr, nullptr};
+  int64_t xw_gates = 1;
   int64_t xw_t_stride = 0;
   int64_t xw_b_stride = 0;
 
-  // Recurrent products of this step, [batch, n] row-major: gr[d] holds
-  // H_{t-1} * R^T (n = gr_cols): every gate, except for GRU with
-  // linear_before_reset 0, where it holds z and r only and gh[d]
-  // ([batch, H]) the candidate's (r . H_{t-1}) * Rh^T.
-  const float* gr[2] = {nullptr, nullptr};
-  int64_t gr_cols = 0;
-  const float* gh[2] = {nullptr, nullptr};
+  // The product's left operand, [batch, H] per direction (H_{t-1}, or
+  // r . H_{t-1} for kGruUpdate without linear_before_reset), and the packed
+  // right operand with its layout.
+  const float* a[2] = {nullptr, nullptr};
+  const float* packed[2] = {nullptr, nullptr};
+  RnnPackedLayout layout;
+  // Per-unit product buffers: unit u owns prod + u * batch * RnnUnitColumns.
+  float* prod = nullptr;
 
-  // State [batch, H] row-major, updated in place.
-  float* h[2] = {nullptr, nullptr};
-  float* c[2] = {nullptr, nullptr};  // LSTM cell state
+  // State [batch, H] per direction: read from h_prev, written to h_next
+  // (two buffers, since every unit reads all of H_{t-1}); the cell state is
+  // element-local and updated in place.
+  const float* h_prev[2] = {nullptr, nullptr};
+  float* h_next[2] = {nullptr, nullptr};
+  float* c[2] = {nullptr, nullptr};
 
   // Output Y or null: element (t, d, b, j) at y + t * y_t_stride +
   // d * y_d_stride + b * y_b_stride + j.
@@ -119,23 +169,15 @@ struct RnnStepParams {
   float clip = 0.0f;
 };
 
-// Epilogue units of one step: num_dirs * batch * ceil(H / kRnnHiddenBlock).
+// Units of one step: num_dirs * ceil(H / kRnnHiddenBlock).
 int64_t RnnStepUnits(const RnnStepParams& p);
+// Floats per batch row of a unit's product buffer (the widest block,
+// rounded up to whole chunks).
+int64_t RnnUnitColumns(const RnnPackedLayout& layout);
 
-// H_t = f(xw + gr) for units [begin, end).
-void RnnCellStepF32(const RnnStepParams& p, int64_t begin, int64_t end);
-
-// LSTM gates, C_t and H_t for units [begin, end).
-void LstmCellStepF32(const RnnStepParams& p, int64_t begin, int64_t end);
-
-// GRU with linear_before_reset 0, phase 1: z and r from xw + gr; stores z
-// and r . H_{t-1} (the input of the candidate's product) into p.z / p.rh.
-void GruResetStepF32(const RnnStepParams& p, int64_t begin, int64_t end);
-
-// GRU final phase: the candidate h_t and H_t = (1 - z) . h_t + z . H_{t-1}.
-// linear_before_reset 0: reads z from p.z and the candidate product from
-// p.gh; 1: computes z and r here from gr, and the candidate from gh + rbh.
-void GruUpdateStepF32(const RnnStepParams& p, int64_t begin, int64_t end);
+// Runs units [begin, end) of one step. Returns false (computing nothing)
+// when p.layout.chunk_width is not RnnChunkWidth().
+bool RnnStepF32(const RnnStepParams& p, int64_t begin, int64_t end);
 
 }  // namespace tessera::ops
 

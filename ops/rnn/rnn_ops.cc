@@ -15,14 +15,16 @@
 // past the length are 0 and Y_h / Y_c hold the state after their last valid
 // step (for the reverse direction, the step at t = 0).
 //
-// Execution (DESIGN.md, "Recurrences"): W and R are packed once when the
-// kernel is created if they are constants (else into scratch per run); the
-// input projection of every time step and direction is one GemmF32Batch
-// with the folded biases as C; each time step then runs the recurrent
-// products of all directions as one GemmF32Batch over the [batch, H] state
-// and one fused gate epilogue (rnn-inl.h) over (direction, row, hidden
-// block) units. All buffers come from one Scratch call before the time
-// loop; nothing is allocated inside it.
+// Execution (DESIGN.md, "Recurrences"): W is packed once for the GEMM and
+// R once into the step kernel's block layout (rnn.h) when the kernel is
+// created, if they are constants (else into scratch per run). The input
+// projection of every time step and direction is one GemmF32Batch with the
+// folded biases as C. Each time step is then one parallel loop over units
+// (direction, block of 64 hidden elements) that computes the block's
+// recurrent product for all batch rows and its fused gate epilogue (GRU
+// with linear_before_reset 0 needs two such loops, since its candidate
+// product reads r . H_{t-1} of every element). All buffers come from one
+// Scratch call before the time loop; nothing is allocated inside it.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -329,24 +331,44 @@ OpCost RecurrentCost(const OpContext& ctx, CellKind kind) {
 // 64-byte aligned (packed panels require it).
 int64_t AlignFloats(int64_t n) { return (n + 15) / 16 * 16; }
 
-// A packed weight set: one view per direction (two sub-matrices for GRU).
-struct PackedViews {
-  PackedBF32View v[2];
+// The recurrent weights' packed layouts of one node: the product of every
+// gate from H_{t-1}, except for GRU under linear_before_reset 0, whose
+// candidate multiplies r . H_{t-1} and is packed apart.
+struct RecurrentLayouts {
+  RnnPackedLayout from_h;
+  RnnPackedLayout candidate;  // gates == 0 unless GRU with linear_before_reset 0
 };
 
-// The weights as packed once at kernel creation; empty when not constant.
+RecurrentLayouts MakeLayouts(CellKind kind, bool linear_before_reset, int64_t hidden, int64_t chunk_width) {
+  RecurrentLayouts l;
+  const bool split = kind == CellKind::kGru && !linear_before_reset;
+  l.from_h = RnnPackedLayout{hidden, split ? 2 : GatesOf(kind), 0, chunk_width};
+  if (split) l.candidate = RnnPackedLayout{hidden, 1, 2 * hidden, chunk_width};
+  return l;
+}
+
+// Weights packed once at kernel creation (constant W and R).
 struct Prepacked {
-  PackedBF32 w;   // W^T, [I, G*H] per direction
-  PackedBF32 r;   // R^T: all gates, or z and r (GRU, linear_before_reset 0)
-  PackedBF32 rh;  // GRU, linear_before_reset 0: Rh^T, [H, H] per direction
+  PackedBF32 w;               // W^T, [I, G*H] per direction, for the projection GEMM
+  AlignedBuffer r;            // R per direction: from_h layout, then candidate layout
+  RecurrentLayouts layouts;   // chunk_width 0: R not prepacked
 };
 
-// What to pack: op(B) = src^T for `count` directions, src [n, k] with row
-// stride k, matrix d at src + d * stride.
-struct PackSpec {
-  const float* src;
-  int64_t k, n, count, stride;
-};
+// Packs R of every direction into `out` (from_h sets, then candidate sets).
+void PackRecurrent(const float* r, int64_t num_dirs, int64_t hidden, int64_t gates, const RecurrentLayouts& l,
+                   float* out) {
+  const int64_t from_h = RnnPackedFloats(l.from_h);
+  const int64_t cand = l.candidate.gates > 0 ? RnnPackedFloats(l.candidate) : 0;
+  for (int64_t d = 0; d < num_dirs; ++d) {
+    const float* rd = r + d * gates * hidden * hidden;
+    PackRnnWeights(rd, l.from_h, out + d * from_h);
+    if (cand > 0) PackRnnWeights(rd, l.candidate, out + num_dirs * from_h + d * cand);
+  }
+}
+
+int64_t RecurrentFloats(const RecurrentLayouts& l, int64_t num_dirs) {
+  return num_dirs * (RnnPackedFloats(l.from_h) + (l.candidate.gates > 0 ? RnnPackedFloats(l.candidate) : 0));
+}
 
 class RecurrentKernel final : public Kernel {
  public:
@@ -406,11 +428,7 @@ Status RecurrentKernel::Compute(KernelContext& ctx, const RnnDims& dims, const i
   const int64_t gh = gates * n;
   const bool gru = cfg_.kind == CellKind::kGru, lstm = cfg_.kind == CellKind::kLstm;
   const bool lbr = cfg_.linear_before_reset;
-  // GRU under linear_before_reset 0 multiplies r . H_{t-1} by Rh, so its
-  // z/r and candidate products are separate; otherwise one product covers
-  // every gate.
-  const bool split_r = gru && !lbr;
-  const int64_t gr_cols = split_r ? 2 * n : gh;
+  const bool split = gru && !lbr;  // GRU's candidate product runs as a second phase
   Tensor* y = ctx.output(kY);
   Tensor* y_h = ctx.output(kYH);
   Tensor* y_c = lstm ? ctx.output(kYC) : nullptr;
@@ -422,37 +440,33 @@ Status RecurrentKernel::Compute(KernelContext& ctx, const RnnDims& dims, const i
   const float* init_c = lstm && ctx.input(kInitialC) != nullptr ? ctx.input(kInitialC)->data_as<float>() : nullptr;
   const float* peephole = lstm && ctx.input(kP) != nullptr ? ctx.input(kP)->data_as<float>() : nullptr;
 
-  // Weights: the prepacked ones when they match the current target's panel
-  // width, else packed into scratch below.
+  // Weights: the prepacked ones when they were packed for the current
+  // target, else packed into scratch below (only tests switch targets; a
+  // non-constant W or R is packed every run).
   const int64_t width = GemmF32PanelWidth();
-  const std::array<PackSpec, 3> specs = {
-      PackSpec{w, in, gh, nd, gh * in},
-      PackSpec{r, n, gr_cols, nd, gh * n},
-      PackSpec{split_r ? r + 2 * n * n : nullptr, n, n, nd, gh * n},
-  };
-  const std::array<const PackedBF32*, 3> pre = {&pre_.w, &pre_.r, &pre_.rh};
-  const int num_packs = split_r ? 3 : 2;
-  std::array<bool, 3> use_pre{};
-  std::array<int64_t, 3> pack_floats{};
-  for (int i = 0; i < num_packs; ++i) {
-    use_pre[i] = pre[i]->count() == nd && pre[i]->panel_width() == width;
-    pack_floats[i] = use_pre[i] ? 0 : AlignFloats(PackedBF32Floats(specs[i].k, specs[i].n, width)) * nd;
-  }
+  const bool pre_w = pre_.w.count() == nd && pre_.w.panel_width() == width;
+  const int64_t chunk_width = RnnChunkWidth();
+  const bool pre_r = pre_.layouts.from_h.chunk_width == chunk_width;
+  const RecurrentLayouts layouts = MakeLayouts(cfg_.kind, lbr, n, chunk_width);
+  const int64_t w_floats = pre_w ? 0 : AlignFloats(PackedBF32Floats(in, gh, width));
 
   // One scratch block for everything, carved into 64-byte-aligned pieces.
   const int64_t state = AlignFloats(batch * n);
   const int64_t xw_floats = AlignFloats(seq * batch * gh);
+  const int64_t units = nd * ((n + kRnnHiddenBlock - 1) / kRnnHiddenBlock);
+  const int64_t prod_cols = std::max(RnnUnitColumns(layouts.from_h),
+                                     split ? RnnUnitColumns(layouts.candidate) : int64_t{0});
   const int64_t sizes[] = {
-      xw_floats * nd,                          // 0 input projections
-      AlignFloats(batch * gr_cols) * nd,       // 1 recurrent products
-      split_r ? state * nd : 0,                // 2 GRU candidate products
-      state * nd,                              // 3 H
-      lstm ? state * nd : 0,                   // 4 C
-      gru && !lbr ? state * nd : 0,            // 5 GRU z
-      gru && !lbr ? state * nd : 0,            // 6 GRU r . H
-      AlignFloats(gh) * nd,                    // 7 projection bias
-      gru && lbr ? AlignFloats(n) * nd : 0,    // 8 GRU Rbh
-      pack_floats[0], pack_floats[1], pack_floats[2],
+      xw_floats * nd,                        // 0 input projections
+      AlignFloats(units * batch * prod_cols),  // 1 per-unit products
+      2 * state * nd,                        // 2 H, double-buffered
+      lstm ? state * nd : 0,                 // 3 C
+      split ? state * nd : 0,                // 4 GRU z
+      split ? state * nd : 0,                // 5 GRU r . H
+      AlignFloats(gh) * nd,                  // 6 projection bias
+      gru && lbr ? AlignFloats(n) * nd : 0,  // 7 GRU Rbh
+      w_floats * nd,                         // 8 packed W (when not prepacked)
+      pre_r ? 0 : AlignFloats(RecurrentFloats(layouts, nd)),  // 9 packed R (when not prepacked)
   };
   int64_t total = 0;
   for (int64_t s : sizes) total += s;
@@ -464,28 +478,23 @@ Status RecurrentKernel::Compute(KernelContext& ctx, const RnnDims& dims, const i
     cursor += sizes[i];
   }
   float* xw = pieces[0];
-  float* gr = pieces[1];
-  float* ghp = pieces[2];
-  float* hs = pieces[3];
-  float* cs = pieces[4];
-  float* zs = pieces[5];
-  float* rhs = pieces[6];
-  float* bias = pieces[7];
-  float* rbh = pieces[8];
+  float* hs = pieces[2];
+  float* cs = pieces[3];
+  float* bias = pieces[6];
+  float* rbh = pieces[7];
 
-  std::array<PackedViews, 3> packed{};
-  for (int i = 0; i < num_packs; ++i) {
-    for (int64_t d = 0; d < nd; ++d) {
-      if (use_pre[i]) {
-        packed[i].v[d] = pre[i]->view(d);
-        continue;
-      }
-      float* dst = pieces[9 + i] + d * (pack_floats[i] / nd);
-      PackBF32(specs[i].src + d * specs[i].stride, specs[i].k, true, specs[i].k, specs[i].n, width, dst,
-               ctx.runner());
-      packed[i].v[d] = PackedBF32View{dst, specs[i].k, specs[i].n, width};
+  PackedBF32View w_view[2];
+  for (int64_t d = 0; d < nd; ++d) {
+    if (pre_w) {
+      w_view[d] = pre_.w.view(d);
+    } else {
+      float* dst = pieces[8] + d * w_floats;
+      PackBF32(w + d * gh * in, in, true, in, gh, width, dst, ctx.runner());
+      w_view[d] = PackedBF32View{dst, in, gh, width};
     }
   }
+  const float* packed_r = pre_r ? static_cast<const float*>(pre_.r.data()) : pieces[9];
+  if (!pre_r) PackRecurrent(r, nd, n, gates, layouts, pieces[9]);
 
   // Biases: Wb + Rb folded into the projection, except GRU's candidate
   // under linear_before_reset, whose Rbh must stay inside r . (...).
@@ -493,19 +502,21 @@ Status RecurrentKernel::Compute(KernelContext& ctx, const RnnDims& dims, const i
     float* bd = bias + d * AlignFloats(gh);
     const float* wb = bias_in != nullptr ? bias_in + d * 2 * gh : nullptr;
     for (int64_t i = 0; i < gh; ++i) {
-      const bool split = gru && lbr && i >= 2 * n;
-      bd[i] = wb == nullptr ? 0.0f : split ? wb[i] : wb[i] + wb[gh + i];
-      if (split) rbh[d * AlignFloats(n) + (i - 2 * n)] = wb == nullptr ? 0.0f : wb[gh + i];
+      const bool keep_apart = gru && lbr && i >= 2 * n;
+      bd[i] = wb == nullptr ? 0.0f : keep_apart ? wb[i] : wb[i] + wb[gh + i];
+      if (keep_apart) rbh[d * AlignFloats(n) + (i - 2 * n)] = wb == nullptr ? 0.0f : wb[gh + i];
     }
   }
 
-  // Initial state, from [D, batch, H] (layout 0) or [batch, D, H].
+  // Initial state, from [D, batch, H] (layout 0) or [batch, D, H]. H lives
+  // in buffer 0 of each direction's pair before the first step.
   const auto state_offset = [&](int64_t d, int64_t b) {
     return cfg_.layout == 0 ? (d * batch + b) * n : (b * nd + d) * n;
   };
+  const auto h_buffer = [&](int64_t d, int64_t which) { return hs + (2 * d + which) * state; };
   for (int64_t d = 0; d < nd; ++d) {
     for (int64_t b = 0; b < batch; ++b) {
-      float* h_row = hs + d * state + b * n;
+      float* h_row = h_buffer(d, 0) + b * n;
       if (init_h != nullptr) {
         std::memcpy(h_row, init_h + state_offset(d, b), static_cast<size_t>(n) * sizeof(float));
       } else {
@@ -520,6 +531,7 @@ Status RecurrentKernel::Compute(KernelContext& ctx, const RnnDims& dims, const i
       }
     }
   }
+  if (split) std::fill(pieces[5], pieces[5] + sizes[5], 0.0f);  // r . H of finished rows is read, never used
 
   // Input projections of all steps: X is [seq * batch, I] in either layout.
   if (seq * batch > 0) {
@@ -531,7 +543,7 @@ Status RecurrentKernel::Compute(KernelContext& ctx, const RnnDims& dims, const i
       p.k = in;
       p.a = x;
       p.lda = std::max<int64_t>(in, 1);
-      p.b = packed[0].v[d];
+      p.b = w_view[d];
       p.c = bias + d * AlignFloats(gh);
       p.c_stride_m = 0;
       p.c_stride_n = 1;
@@ -542,7 +554,8 @@ Status RecurrentKernel::Compute(KernelContext& ctx, const RnnDims& dims, const i
     TSR_RETURN_IF_ERROR(GemmF32Batch(proj.data(), nd, ctx.runner()));
   }
 
-  // Step parameters; only `step` changes inside the loop.
+  // Step parameters; step, the state buffers and the operands change per
+  // step or phase, nothing is allocated in the loop.
   RnnStepParams sp;
   sp.hidden = n;
   sp.batch = batch;
@@ -551,9 +564,10 @@ Status RecurrentKernel::Compute(KernelContext& ctx, const RnnDims& dims, const i
   sp.seq_lens = lens;
   sp.reverse[0] = cfg_.reverse;
   sp.reverse[1] = true;
+  sp.xw_gates = gates;
   sp.xw_t_stride = cfg_.layout == 0 ? batch : 1;
   sp.xw_b_stride = cfg_.layout == 0 ? 1 : seq;
-  sp.gr_cols = gr_cols;
+  sp.prod = pieces[1];
   if (y != nullptr) {
     sp.y = y->data_as<float>();
     sp.y_t_stride = cfg_.layout == 0 ? nd * batch * n : nd * n;
@@ -564,58 +578,56 @@ Status RecurrentKernel::Compute(KernelContext& ctx, const RnnDims& dims, const i
   sp.linear_before_reset = lbr;
   sp.has_clip = cfg_.has_clip;
   sp.clip = cfg_.clip;
+  const int64_t from_h_floats = RnnPackedFloats(layouts.from_h);
+  const int64_t cand_floats = split ? RnnPackedFloats(layouts.candidate) : 0;
   for (int64_t d = 0; d < nd; ++d) {
     sp.xw[d] = xw + d * xw_floats;
-    sp.gr[d] = gr + d * AlignFloats(batch * gr_cols);
-    sp.gh[d] = split_r ? ghp + d * state : nullptr;
-    sp.h[d] = hs + d * state;
     sp.c[d] = lstm ? cs + d * state : nullptr;
-    sp.z[d] = gru && !lbr ? zs + d * state : nullptr;
-    sp.rh[d] = gru && !lbr ? rhs + d * state : nullptr;
+    sp.z[d] = split ? pieces[4] + d * state : nullptr;
+    sp.rh[d] = split ? pieces[5] + d * state : nullptr;
     sp.rbh[d] = gru && lbr ? rbh + d * AlignFloats(n) : nullptr;
     sp.peephole[d] = peephole != nullptr ? peephole + d * 3 * n : nullptr;
     for (int k = 0; k < 3; ++k) sp.act[d][k] = cfg_.act[d][k];
   }
-
-  // Recurrent products, built once: from H_{t-1} (all but GRU's candidate
-  // under linear_before_reset 0, which multiplies r . H_{t-1}).
-  std::array<GemmF32Params, 2> from_h{};
-  std::array<GemmF32Params, 2> from_rh{};
-  const auto product = [&](const float* a, const PackedBF32View& b, float* out) {
-    GemmF32Params p;
-    p.m = batch;
-    p.n = b.n;
-    p.k = n;
-    p.a = a;
-    p.lda = n;
-    p.b = b;
-    p.y = out;
-    p.ldy = b.n;
-    return p;
-  };
-  for (int64_t d = 0; d < nd; ++d) {
-    from_h[d] = product(sp.h[d], packed[1].v[d], gr + d * AlignFloats(batch * gr_cols));
-    if (split_r) from_rh[d] = product(sp.rh[d], packed[2].v[d], ghp + d * state);
-  }
+  const RnnStepKind main_kind =
+      cfg_.kind == CellKind::kRnn ? RnnStepKind::kRnn : lstm ? RnnStepKind::kLstm : RnnStepKind::kGruUpdate;
 
   int64_t steps = seq;
   if (lens != nullptr) steps = batch > 0 ? *std::max_element(lens, lens + batch) : 0;
-  const int64_t units = RnnStepUnits(sp);
-  const int64_t grain = std::max<int64_t>(1, kEpilogueGrainElements / (kRnnHiddenBlock * gates));
+  // A unit's product costs batch * H * gates * 64 FMAs: units of at least
+  // ~16K FMAs (several microseconds) are worth a task of their own.
+  const int64_t unit_fmas = std::max<int64_t>(1, batch * n * gates * std::min(n, kRnnHiddenBlock));
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 14) / unit_fmas);
+  const auto run_phase = [&](RnnStepParams& p) {
+    bool ok = true;
+    ctx.ParallelFor(units, grain, [&](int64_t b, int64_t e) {
+      if (!RnnStepF32(p, b, e)) ok = false;  // only a target switch mid-run could cause it
+    });
+    return ok ? Status::Ok() : Error(StatusCode::kInternal, OpName(cfg_.kind), ": packed weights do not match the target");
+  };
+  int64_t cur = 0;  // which H buffer holds H_{t-1}
   for (int64_t s = 0; s < steps && batch > 0; ++s) {
     sp.step = s;
-    TSR_RETURN_IF_ERROR(GemmF32Batch(from_h.data(), nd, ctx.runner()));
-    if (cfg_.kind == CellKind::kRnn) {
-      ctx.ParallelFor(units, grain, [&](int64_t b, int64_t e) { RnnCellStepF32(sp, b, e); });
-    } else if (lstm) {
-      ctx.ParallelFor(units, grain, [&](int64_t b, int64_t e) { LstmCellStepF32(sp, b, e); });
-    } else {
-      if (!lbr) {
-        ctx.ParallelFor(units, grain, [&](int64_t b, int64_t e) { GruResetStepF32(sp, b, e); });
-        TSR_RETURN_IF_ERROR(GemmF32Batch(from_rh.data(), nd, ctx.runner()));
-      }
-      ctx.ParallelFor(units, grain, [&](int64_t b, int64_t e) { GruUpdateStepF32(sp, b, e); });
+    for (int64_t d = 0; d < nd; ++d) {
+      sp.h_prev[d] = h_buffer(d, cur);
+      sp.a[d] = sp.h_prev[d];
+      sp.packed[d] = packed_r + d * from_h_floats;
     }
+    sp.layout = layouts.from_h;
+    if (split) {
+      sp.kind = RnnStepKind::kGruReset;
+      for (int64_t d = 0; d < nd; ++d) sp.h_next[d] = nullptr;
+      TSR_RETURN_IF_ERROR(run_phase(sp));
+      for (int64_t d = 0; d < nd; ++d) {
+        sp.a[d] = sp.rh[d];
+        sp.packed[d] = packed_r + nd * from_h_floats + d * cand_floats;
+      }
+      sp.layout = layouts.candidate;
+    }
+    sp.kind = main_kind;
+    for (int64_t d = 0; d < nd; ++d) sp.h_next[d] = h_buffer(d, 1 - cur);
+    TSR_RETURN_IF_ERROR(run_phase(sp));
+    cur = 1 - cur;
   }
 
   // Y past each row's length is zero (every Y element is written either
@@ -630,47 +642,37 @@ Status RecurrentKernel::Compute(KernelContext& ctx, const RnnDims& dims, const i
       }
     }
   }
-  for (auto [out, src] : {std::pair<Tensor*, const float*>{y_h, hs}, std::pair<Tensor*, const float*>{y_c, cs}}) {
-    if (out == nullptr) continue;
-    for (int64_t d = 0; d < nd; ++d) {
-      for (int64_t b = 0; b < batch; ++b) {
-        std::memcpy(out->data_as<float>() + state_offset(d, b), src + d * state + b * n,
-                    static_cast<size_t>(n) * sizeof(float));
-      }
+  for (int64_t d = 0; d < nd; ++d) {
+    for (int64_t b = 0; b < batch; ++b) {
+      const size_t bytes = static_cast<size_t>(n) * sizeof(float);
+      if (y_h != nullptr) std::memcpy(y_h->data_as<float>() + state_offset(d, b), h_buffer(d, cur) + b * n, bytes);
+      if (y_c != nullptr) std::memcpy(y_c->data_as<float>() + state_offset(d, b), cs + d * state + b * n, bytes);
     }
   }
   return Status::Ok();
-}
-
-// Packs a constant weight for every direction; false (nothing packed) when
-// the constant does not have the expected size, which Run then reports.
-StatusOr<PackedBF32> PackConstant(const Tensor* t, const PackSpec& spec, int64_t expected_elements) {
-  if (t == nullptr || t->dtype != DType::kF32 || t->NumElements() != expected_elements) return PackedBF32();
-  return PackedBF32::Pack(spec.src, spec.k, true, spec.k, spec.n, spec.count, spec.stride);
 }
 
 StatusOr<std::unique_ptr<Kernel>> CreateRecurrent(const OpContext& ctx, CellKind kind) {
   TSR_ASSIGN_OR_RETURN(const RnnConfig cfg, ReadConfig(*ctx.attrs, kind));
   Prepacked pre;
   StatusOr<RnnDims> dims = CheckShapes(cfg, InfoShapes(ctx));
-  if (dims.ok()) {
-    const RnnDims& d = dims.value();
-    const int64_t gh = GatesOf(kind) * d.hidden;
+  if (dims.ok() && Known(dims.value().hidden)) {
+    const int64_t n = dims.value().hidden;
+    const int64_t gates = GatesOf(kind);
     const int64_t nd = cfg.num_dirs;
+    // Constants of the wrong size are left to Run, which reports them.
     const Tensor* w = ctx.constant(kW);
-    const Tensor* r = ctx.constant(kR);
-    if (w != nullptr && Known(d.hidden) && w->rank() == 3) {
+    if (w != nullptr && w->dtype == DType::kF32 && w->rank() == 3 && w->NumElements() == nd * gates * n * w->dim(2)) {
       const int64_t in = w->dim(2);
-      TSR_ASSIGN_OR_RETURN(pre.w, PackConstant(w, PackSpec{w->data_as<float>(), in, gh, nd, gh * in}, nd * gh * in));
+      TSR_ASSIGN_OR_RETURN(pre.w, PackedBF32::Pack(w->data_as<float>(), in, true, in, gates * n, nd, gates * n * in));
     }
-    if (r != nullptr && Known(d.hidden)) {
-      const int64_t n = d.hidden;
-      const bool split_r = kind == CellKind::kGru && !cfg.linear_before_reset;
-      const float* src = r->data_as<float>();
-      TSR_ASSIGN_OR_RETURN(pre.r, PackConstant(r, PackSpec{src, n, split_r ? 2 * n : gh, nd, gh * n}, nd * gh * n));
-      if (split_r) {
-        TSR_ASSIGN_OR_RETURN(pre.rh, PackConstant(r, PackSpec{src + 2 * n * n, n, n, nd, gh * n}, nd * gh * n));
-      }
+    const Tensor* r = ctx.constant(kR);
+    if (r != nullptr && r->dtype == DType::kF32 && r->NumElements() == nd * gates * n * n) {
+      const RecurrentLayouts layouts = MakeLayouts(kind, cfg.linear_before_reset, n, RnnChunkWidth());
+      TSR_ASSIGN_OR_RETURN(pre.r, AlignedBuffer::Allocate(static_cast<size_t>(
+                                      std::max<int64_t>(RecurrentFloats(layouts, nd), 1)) * sizeof(float)));
+      PackRecurrent(r->data_as<float>(), nd, n, gates, layouts, static_cast<float*>(pre.r.data()));
+      pre.layouts = layouts;
     }
   }
   return std::unique_ptr<Kernel>(std::make_unique<RecurrentKernel>(cfg, std::move(pre)));
