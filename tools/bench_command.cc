@@ -238,7 +238,7 @@ int BenchCommand(const std::vector<std::string>& args) {
     // few seconds.
     const double every = tty ? 0.25 : 5.0;
     if (elapsed >= kProgressAfterSeconds &&
-        std::chrono::duration<double>(Clock::now() - last_progress).count() >= every) {
+        (!progress_shown || std::chrono::duration<double>(Clock::now() - last_progress).count() >= every)) {
       last_progress = Clock::now();
       char line[160];
       if (options.duration_s > 0) {

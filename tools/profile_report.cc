@@ -230,6 +230,9 @@ std::string FormatProfileReport(const ProfileReport& report) {
   std::snprintf(line, sizeof(line), "  total  %.3f ms over %d run%s (100%%)\n", report.total_ns / 1e6, report.runs,
                 report.runs == 1 ? "" : "s");
   out += line;
+  out +=
+      "\nroofline: achieved GFLOP/s over min(peak, FLOP/B x bandwidth), or GB/s over bandwidth for ops\n"
+      "without FLOPs. The bandwidth is DRAM's: an op whose data stays in cache can exceed 100%.\n";
   return out;
 }
 
