@@ -53,4 +53,50 @@ void BuildGatedMlp(ModelBuilder& b) {
   b.AddOutput(probs);
 }
 
+void BuildLstmClassifier(ModelBuilder& b) {
+  using Attr = ModelBuilder::Attr;
+  constexpr int64_t in = kLstmClassifierIn, hidden = kLstmClassifierHidden, classes = kLstmClassifierClasses;
+  constexpr int64_t gates = 4;  // i, o, f, c (ONNX order)
+  // U(-1/sqrt(H), 1/sqrt(H)), PyTorch's LSTM initialisation.
+  const float s = 1.0f / std::sqrt(static_cast<float>(hidden));
+
+  b.SetProducer("tessera models/make_example_models");
+  b.SetMetadata("name", "lstm_classifier");
+  b.SetMetadata("description", "2-layer LSTM sequence classifier: final hidden state -> softmax over 5 classes");
+
+  const int x = b.AddInput("features", TSR_DTYPE_FLOAT32, {"seq", "batch", in});
+  const std::vector<Attr> lstm_attrs = {Attr::Int("hidden_size", hidden), Attr::String("direction", "forward")};
+  int layer_in = x;
+  int64_t layer_width = in;
+  int h_last = -1;
+  for (int layer = 0; layer < 2; ++layer) {
+    const std::string p = "lstm" + std::to_string(layer);
+    const uint64_t seed = 10 + 3 * static_cast<uint64_t>(layer);
+    const int w = b.AddConstant<float>(p + "/W", {1, gates * hidden, layer_width},
+                                       DeterministicWeights(seed, gates * hidden * layer_width, s));
+    const int r = b.AddConstant<float>(p + "/R", {1, gates * hidden, hidden},
+                                       DeterministicWeights(seed + 1, gates * hidden * hidden, s));
+    const int bias = b.AddConstant<float>(p + "/B", {1, 2 * gates * hidden},
+                                          DeterministicWeights(seed + 2, 2 * gates * hidden, s));
+    if (layer == 0) {
+      // Y only; the squeeze drops its num_directions axis.
+      const int y = b.AddNode("LSTM", {layer_in, w, r, bias}, {p + "/Y"}, lstm_attrs, p)[0];
+      const int axes = b.AddConstant<int64_t>(p + "/squeeze_axes", {1}, {1});
+      layer_in = b.AddNode("Squeeze", {y, axes}, {p + "/seq_out"}, {}, p + "/squeeze")[0];
+      layer_width = hidden;
+    } else {
+      // The final state only: Y is not requested.
+      h_last = b.AddNode("LSTM", {layer_in, w, r, bias}, {"", p + "/Y_h"}, lstm_attrs, p)[1];
+    }
+  }
+  const int axes = b.AddConstant<int64_t>("head/squeeze_axes", {1}, {0});
+  const int h = b.AddNode("Squeeze", {h_last, axes}, {"last_hidden"}, {}, "head/squeeze")[0];
+  const int w_o = b.AddConstant<float>("head/W", {classes, hidden}, DeterministicWeights(20, classes * hidden, s));
+  const int b_o = b.AddConstant<float>("head/b", {classes}, DeterministicWeights(21, classes, 0.1f));
+  const int logits = b.AddNode("Gemm", {h, w_o, b_o}, {"logits"}, {Attr::Int("transB", 1)}, "head/gemm")[0];
+  const int probs = b.AddTensor("probs", TSR_DTYPE_FLOAT32, {"batch", classes});
+  b.AddNodeInto("Softmax", {logits}, {probs}, {Attr::Int("axis", -1)}, "head/softmax");
+  b.AddOutput(probs);
+}
+
 }  // namespace tessera::models

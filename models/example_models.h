@@ -27,6 +27,18 @@ inline constexpr int kGatedMlpHidden = 64;
 inline constexpr int kGatedMlpClasses = 10;
 void BuildGatedMlp(ModelBuilder& b);
 
+// lstm_classifier.tess: a 2-layer LSTM sequence classifier, in the shape
+// PyTorch's ONNX export gives nn.LSTM(num_layers=2) + nn.Linear: each
+// layer's Y [seq, 1, batch, H] is squeezed to the next layer's X, and the
+// last layer's final state Y_h feeds the head.
+//
+//   features [seq, batch, 16]
+//     ── LSTM(32) ── Squeeze(1) ── LSTM(32).Y_h ── Squeeze(0) ── Gemm(W_o^T, b_o) ── Softmax ── probs [batch, 5]
+inline constexpr int kLstmClassifierIn = 16;
+inline constexpr int kLstmClassifierHidden = 32;
+inline constexpr int kLstmClassifierClasses = 5;
+void BuildLstmClassifier(ModelBuilder& b);
+
 }  // namespace tessera::models
 
 #endif  // TESSERA_MODELS_EXAMPLE_MODELS_H_

@@ -7,14 +7,23 @@
 
 int main(int argc, char** argv) {
   const std::string dir = argc > 1 ? argv[1] : ".";
-  tessera::ModelBuilder b;
-  tessera::models::BuildGatedMlp(b);
-  std::string error;
-  const std::string path = dir + "/gated_mlp.tess";
-  if (!b.Save(path, &error)) {
-    std::fprintf(stderr, "make_example_models: %s\n", error.c_str());
-    return 1;
+  const struct {
+    const char* file;
+    void (*build)(tessera::ModelBuilder&);
+  } kModels[] = {
+      {"gated_mlp.tess", tessera::models::BuildGatedMlp},
+      {"lstm_classifier.tess", tessera::models::BuildLstmClassifier},
+  };
+  for (const auto& model : kModels) {
+    tessera::ModelBuilder b;
+    model.build(b);
+    std::string error;
+    const std::string path = dir + "/" + model.file;
+    if (!b.Save(path, &error)) {
+      std::fprintf(stderr, "make_example_models: %s: %s\n", model.file, error.c_str());
+      return 1;
+    }
+    std::printf("wrote %s\n", path.c_str());
   }
-  std::printf("wrote %s\n", path.c_str());
   return 0;
 }
