@@ -30,6 +30,7 @@ const char kBenchHelp[] =
     "Usage: tessera bench MODEL [--threads N] [--runs N | --duration S] [--concurrency C]\n"
     "                           [--warmup N] [--input NAME=FILE.npy ...]\n"
     "                           [--random-inputs [--seed S]] [--dim NAME=VALUE ...]\n"
+    "                           [--plugin PATH ...]\n"
     "\n"
     "Measures whole-model latency (min, p50, p90, p99, max, mean over every\n"
     "timed run) and throughput (runs per second) with C sessions over one\n"
@@ -44,6 +45,7 @@ const char kBenchHelp[] =
     "  --concurrency C        concurrent sessions, at least 1 (default 1)\n"
     "  --warmup N             untimed runs per session first (default 5)\n"
     TSR_CLI_INPUT_OPTIONS_HELP
+    TSR_CLI_PLUGIN_OPTION_HELP
     "  -h, --help             show this help\n";
 
 namespace {
@@ -53,6 +55,7 @@ using Clock = std::chrono::steady_clock;
 struct BenchOptions {
   std::string model_path;
   InputOptions inputs;
+  std::vector<std::string> plugins;  // --plugin, in order
   int32_t threads = 0;
   int64_t runs = 100;
   bool runs_given = false;
@@ -97,6 +100,7 @@ bool ParseBenchOptions(const std::vector<std::string>& args, BenchOptions* optio
       return false;
     }
     if (ParseInputOption(reader, &options->inputs)) continue;
+    if (ParsePluginOption(reader, &options->plugins)) continue;
     if (reader.Option("--threads", &value)) {
       options->threads = static_cast<int32_t>(ParseCount(command, "--threads", value, 65536));
     } else if (reader.Option("--runs", &value)) {
@@ -158,7 +162,7 @@ int BenchCommand(const std::vector<std::string>& args) {
   if (!ParseBenchOptions(args, &options)) return kExitOk;
 
   const Clock::time_point load_start = Clock::now();
-  const Model model = LoadModel(options.model_path);
+  const Model model = LoadModel(options.model_path, options.plugins);
   const double load_ms = std::chrono::duration<double, std::milli>(Clock::now() - load_start).count();
   std::vector<std::string> defaulted;
   const std::vector<InputPlan> plans = LoadInputs("bench", model, options.inputs, &defaulted);

@@ -156,6 +156,27 @@ Model LoadModel(const std::string& path) {
   }
 }
 
+Model LoadModel(const std::string& path, const std::vector<std::string>& plugins) {
+  if (plugins.empty()) return LoadModel(path);
+  ModelOptions options;
+  for (const std::string& plugin : plugins) options.AddPlugin(plugin);
+  try {
+    return Model::Load(path, options);
+  } catch (const Error& e) {
+    // Plugin errors start "plugin '<file>'" and are not about the model.
+    const std::string message = e.what();
+    if (message.find(path) != std::string::npos || message.rfind("plugin '", 0) == 0) Fail(message);
+    Fail(path + ": " + message);
+  }
+}
+
+bool ParsePluginOption(ArgReader& reader, std::vector<std::string>* plugins) {
+  std::string value;
+  if (!reader.Option("--plugin", &value)) return false;
+  plugins->push_back(value);
+  return true;
+}
+
 // ---- Formatting -------------------------------------------------------------
 
 std::string DTypeName(int32_t dtype) { return TsrDTypeName(dtype); }

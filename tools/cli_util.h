@@ -85,6 +85,16 @@ void CheckDimNames(const std::string& command, const DimBindings& dims, const st
 
 // Loads a model; a failure is a runtime error whose line names the file.
 Model LoadModel(const std::string& path);
+// The same with plugin libraries (--plugin) whose ops the model may use; a
+// plugin that cannot be loaded is a runtime error naming the plugin file.
+Model LoadModel(const std::string& path, const std::vector<std::string>& plugins);
+
+// Consumes "--plugin PATH" if it is next (repeatable), appending PATH.
+bool ParsePluginOption(ArgReader& reader, std::vector<std::string>* plugins);
+#define TSR_CLI_PLUGIN_OPTION_HELP                                              \
+  "  --plugin PATH          load an op library (a Tessera plugin) before the\n" \
+  "                         model, for models using its ops; repeatable. The\n" \
+  "                         TESSERA_PLUGINS variable (':'-separated) adds more\n"
 
 // ---- Formatting -------------------------------------------------------------
 

@@ -13,7 +13,7 @@
 namespace tessera::cli {
 
 const char kInspectHelp[] =
-    "Usage: tessera inspect MODEL [--dim NAME=VALUE ...]\n"
+    "Usage: tessera inspect MODEL [--dim NAME=VALUE ...] [--plugin PATH ...]\n"
     "\n"
     "Shows a model's inputs and outputs (dynamic dims by name), metadata, its\n"
     "nodes in execution order, an op histogram, the parameter count and size,\n"
@@ -23,6 +23,8 @@ const char kInspectHelp[] =
     "Options:\n"
     "  --dim NAME=VALUE  bind a dynamic dim (e.g. --dim batch=4) for the memory\n"
     "                    figures; repeatable. Unbound dims are listed instead.\n"
+    "  --plugin PATH     load an op library (a Tessera plugin) first, for models\n"
+    "                    using its ops; repeatable (TESSERA_PLUGINS adds more)\n"
     "  -h, --help        show this help\n";
 
 namespace {
@@ -119,6 +121,7 @@ int InspectCommand(const std::vector<std::string>& args) {
   ArgReader reader(command, args);
   std::vector<std::string> positional;
   DimBindings dims;
+  std::vector<std::string> plugins;
   while (!reader.Done()) {
     std::string value;
     if (reader.Flag("--help", "-h")) {
@@ -127,6 +130,8 @@ int InspectCommand(const std::vector<std::string>& args) {
     }
     if (reader.Option("--dim", &value)) {
       ParseDimOption(command, value, &dims);
+    } else if (ParsePluginOption(reader, &plugins)) {
+      continue;
     } else {
       positional.push_back(reader.Positional());
     }
@@ -135,7 +140,7 @@ int InspectCommand(const std::vector<std::string>& args) {
   if (positional.size() > 1) UsageError(command, "unexpected argument '" + Printable(positional[1]) + "'");
   const std::string& path = positional[0];
 
-  const Model model = LoadModel(path);
+  const Model model = LoadModel(path, plugins);
   const std::vector<ValueInfo> inputs = model.Inputs();
   const std::vector<std::string> dynamic = DynamicDimNames(inputs);
   CheckDimNames(command, dims, dynamic);

@@ -19,6 +19,7 @@ const char kProfileHelp[] =
     "Usage: tessera profile MODEL [--threads N] [--runs N] [--warmup N]\n"
     "                             [--input NAME=FILE.npy ...] [--random-inputs [--seed S]]\n"
     "                             [--dim NAME=VALUE ...] [--json FILE] [--trace FILE]\n"
+    "                             [--plugin PATH ...]\n"
     "\n"
     "Runs the model --warmup times untimed, then --runs times with per-node\n"
     "profiling, and prints per node and per op type: calls, total and median\n"
@@ -37,6 +38,7 @@ const char kProfileHelp[] =
     "  --trace FILE           write a Chrome trace-event file (open it in\n"
     "                         https://ui.perfetto.dev or chrome://tracing): one\n"
     "                         lane per worker thread, one slice per node call\n"
+    TSR_CLI_PLUGIN_OPTION_HELP
     "  -h, --help             show this help\n";
 
 namespace {
@@ -44,6 +46,7 @@ namespace {
 struct ProfileOptions {
   std::string model_path;
   InputOptions inputs;
+  std::vector<std::string> plugins;  // --plugin, in order
   int32_t threads = 0;
   int64_t runs = 10;
   int64_t warmup = 2;
@@ -64,6 +67,7 @@ bool ParseProfileOptions(const std::vector<std::string>& args, ProfileOptions* o
       return false;
     }
     if (ParseInputOption(reader, &options->inputs)) continue;
+    if (ParsePluginOption(reader, &options->plugins)) continue;
     if (reader.Option("--threads", &value)) {
       options->threads = static_cast<int32_t>(ParseCount(command, "--threads", value, 65536));
     } else if (reader.Option("--runs", &value)) {
@@ -92,7 +96,7 @@ int ProfileCommand(const std::vector<std::string>& args) {
   ProfileOptions options;
   if (!ParseProfileOptions(args, &options)) return kExitOk;
 
-  const Model model = LoadModel(options.model_path);
+  const Model model = LoadModel(options.model_path, options.plugins);
   std::vector<std::string> defaulted;
   const std::vector<InputPlan> plans = LoadInputs("profile", model, options.inputs, &defaulted);
   // A bad output path is reported before any time is spent.

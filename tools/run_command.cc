@@ -24,7 +24,7 @@ namespace tessera::cli {
 const char kRunHelp[] =
     "Usage: tessera run MODEL [--input NAME=FILE.npy ...] [--random-inputs [--seed S]]\n"
     "                         [--dim NAME=VALUE ...] [--output-dir DIR] [--threads N]\n"
-    "                         [--profile]\n"
+    "                         [--profile] [--plugin PATH ...]\n"
     "\n"
     "Runs the model once and prints each output's name, dtype, shape, min, max,\n"
     "mean and first values.\n"
@@ -36,6 +36,7 @@ const char kRunHelp[] =
     "                         '-' in NAME become '_'; bf16 is written as f32)\n"
     "  --threads N            threads to use; 0 (default) = all cores\n"
     "  --profile              print per-node times and throughput\n"
+    TSR_CLI_PLUGIN_OPTION_HELP
     "  -h, --help             show this help\n";
 
 namespace {
@@ -48,6 +49,7 @@ struct RunOptions {
   std::string output_dir;
   int32_t threads = 0;
   bool profile = false;
+  std::vector<std::string> plugins;  // --plugin, in order
 };
 
 // Returns false if --help was asked for (and printed).
@@ -68,6 +70,8 @@ bool ParseRunOptions(const std::vector<std::string>& args, RunOptions* options) 
       options->threads = static_cast<int32_t>(ParseCount(command, "--threads", value, 65536));
     } else if (reader.Flag("--profile")) {
       options->profile = true;
+    } else if (ParsePluginOption(reader, &options->plugins)) {
+      continue;
     } else {
       positional.push_back(reader.Positional());
     }
@@ -252,7 +256,7 @@ int RunCommand(const std::vector<std::string>& args) {
   RunOptions options;
   if (!ParseRunOptions(args, &options)) return kExitOk;
 
-  const Model model = LoadModel(options.model_path);
+  const Model model = LoadModel(options.model_path, options.plugins);
   std::vector<std::string> defaulted;
   std::vector<InputPlan> plans = LoadInputs("run", model, options.inputs, &defaulted);
   if (!options.output_dir.empty()) CreateOutputDir(options.output_dir);
