@@ -43,8 +43,8 @@
 //   element, is updated in place.
 //
 // Product kernels
-//   Four batch rows by one chunk (8 accumulators) while four rows remain,
-//   then single rows by four chunks (8 independent chains, the batch-1
+//   Six batch rows by one chunk (12 accumulators) while six rows remain,
+//   then four by one (8), then single rows by four chunks (8 independent chains, the batch-1
 //   matrix-vector case) and by one. Each output is one FMA chain over k in
 //   increasing order whichever kernel computes it.
 //
@@ -140,6 +140,52 @@ HWY_INLINE size_t ChunkWidth() {
   return 2 * hn::Lanes(d);
 }
 
+// Six rows by one chunk: 12 accumulators, 2 loads and 6 broadcasts per
+// 12 FMAs, which with 16 vector registers (AVX2, SSE4) is the largest tile
+// that does not spill.
+HWY_INLINE void ProductRows6(const float* HWY_RESTRICT a, size_t lda, const float* HWY_RESTRICT panel, size_t k,
+                             float* HWY_RESTRICT out, size_t ldo) {
+  const hn::ScalableTag<float> d;
+  const size_t n = hn::Lanes(d);
+  auto c00 = hn::Zero(d), c01 = hn::Zero(d), c10 = hn::Zero(d), c11 = hn::Zero(d);
+  auto c20 = hn::Zero(d), c21 = hn::Zero(d), c30 = hn::Zero(d), c31 = hn::Zero(d);
+  auto c40 = hn::Zero(d), c41 = hn::Zero(d), c50 = hn::Zero(d), c51 = hn::Zero(d);
+  for (size_t q = 0; q < k; ++q) {
+    const auto b0 = hn::Load(d, panel + q * 2 * n);
+    const auto b1 = hn::Load(d, panel + q * 2 * n + n);
+    auto av = hn::Set(d, a[q]);
+    c00 = hn::MulAdd(av, b0, c00);
+    c01 = hn::MulAdd(av, b1, c01);
+    av = hn::Set(d, a[lda + q]);
+    c10 = hn::MulAdd(av, b0, c10);
+    c11 = hn::MulAdd(av, b1, c11);
+    av = hn::Set(d, a[2 * lda + q]);
+    c20 = hn::MulAdd(av, b0, c20);
+    c21 = hn::MulAdd(av, b1, c21);
+    av = hn::Set(d, a[3 * lda + q]);
+    c30 = hn::MulAdd(av, b0, c30);
+    c31 = hn::MulAdd(av, b1, c31);
+    av = hn::Set(d, a[4 * lda + q]);
+    c40 = hn::MulAdd(av, b0, c40);
+    c41 = hn::MulAdd(av, b1, c41);
+    av = hn::Set(d, a[5 * lda + q]);
+    c50 = hn::MulAdd(av, b0, c50);
+    c51 = hn::MulAdd(av, b1, c51);
+  }
+  hn::StoreU(c00, d, out);
+  hn::StoreU(c01, d, out + n);
+  hn::StoreU(c10, d, out + ldo);
+  hn::StoreU(c11, d, out + ldo + n);
+  hn::StoreU(c20, d, out + 2 * ldo);
+  hn::StoreU(c21, d, out + 2 * ldo + n);
+  hn::StoreU(c30, d, out + 3 * ldo);
+  hn::StoreU(c31, d, out + 3 * ldo + n);
+  hn::StoreU(c40, d, out + 4 * ldo);
+  hn::StoreU(c41, d, out + 4 * ldo + n);
+  hn::StoreU(c50, d, out + 5 * ldo);
+  hn::StoreU(c51, d, out + 5 * ldo + n);
+}
+
 // Four rows by one chunk: 8 accumulators, 2 loads and 4 broadcasts per k.
 HWY_INLINE void ProductRows4(const float* HWY_RESTRICT a, size_t lda, const float* HWY_RESTRICT panel, size_t k,
                              float* HWY_RESTRICT out, size_t ldo) {
@@ -228,6 +274,9 @@ HWY_INLINE void UnitProduct(const float* a, size_t rows, size_t k, const float* 
   const size_t cw = ChunkWidth();
   const size_t chunk = k * cw;
   size_t r = 0;
+  for (; r + 6 <= rows; r += 6) {
+    for (size_t c = 0; c < chunks; ++c) ProductRows6(a + r * k, k, panels + c * chunk, k, out + r * ldo + c * cw, ldo);
+  }
   for (; r + 4 <= rows; r += 4) {
     for (size_t c = 0; c < chunks; ++c) ProductRows4(a + r * k, k, panels + c * chunk, k, out + r * ldo + c * cw, ldo);
   }
