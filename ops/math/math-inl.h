@@ -184,7 +184,8 @@ HWY_INLINE V VecPowF64(D d, V x, V y) {
   r = hn::IfThenElse(hn::And(x_neg, y_odd), hn::Neg(r), r);
   const auto bad_base = hn::And(x_neg, finite_pos);  // negative, non-zero, finite
   r = hn::IfThenElse(hn::AndNot(y_int, bad_base), nan, r);
-  r = hn::IfThenElse(hn::Or(hn::Ne(x, x), hn::Ne(y, y)), nan, r);
+  // NaN test as Not(Eq): x86's Ne is an ordered compare (false for NaN).
+  r = hn::IfThenElse(hn::Not(hn::And(hn::Eq(x, x), hn::Eq(y, y))), nan, r);
   return hn::IfThenElse(hn::Or(hn::Eq(y, zero), hn::Eq(x, one)), one, r);
 }
 

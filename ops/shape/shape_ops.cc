@@ -48,8 +48,6 @@ using shape::Product;
 using shape::ReadInts;
 using shape::SetOutput;
 
-const std::vector<DType> kIndexTypes = {DType::kI32, DType::kI64};
-
 ParamDef Param(const char* name, ParamDef::Presence presence = ParamDef::Presence::kRequired,
                std::vector<DType> dtypes = {}, const char* type_var = "", bool needs_value = false) {
   ParamDef p;
@@ -306,8 +304,10 @@ StatusOr<Shape> SqueezeDims(const Shape& in, const std::vector<int64_t>& axes, b
     }
     drop[static_cast<size_t>(a)] = true;
   }
+  // A squeezed dim that is still dynamic (at load) must be 1 at run time;
+  // the kernel checks it then.
   for (size_t i = 0; i < in.size(); ++i) {
-    if (!drop[i]) out.push_back(in[i] < 0 ? 1 : in[i]);  // a squeezed dynamic dim must be 1 at run time
+    if (!drop[i]) out.push_back(in[i]);
   }
   return out;
 }

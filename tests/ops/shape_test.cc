@@ -553,6 +553,36 @@ TEST(ShapeOpsTest, InferShapesPropagatesValues) {
   EXPECT_NE(s.message().find("has 3 at flat index 0, out of range"), std::string::npos) << s.ToString();
 }
 
+// Load-time inference with dynamic dims: known dims follow, unknown ones
+// stay unknown, and values stay unknown.
+TEST(ShapeOpsTest, InferShapesKeepsDynamicDims) {
+  const OpRegistry& registry = BuiltinOpRegistry();
+  const TensorInfo x{DType::kF32, {kDynamicDim, 1, 5}, true};
+  OwnedTensor axes = Ints({1});
+  const TensorInfo axes_info{DType::kI64, {1}, true};
+  AttributeMap attrs;
+  OpContext ctx;
+  ctx.attrs = &attrs;
+  ctx.inputs = {&x, &axes_info};
+  ctx.constants = {nullptr, &axes.view};
+  ctx.outputs.resize(1);
+  ctx.output_values.resize(1);
+  ASSERT_TRUE(registry.Find("", "Squeeze", 13)->infer_shapes(ctx).ok());
+  EXPECT_EQ(ctx.outputs[0].shape, Shape({kDynamicDim, 5}));
+  ASSERT_TRUE(registry.Find("", "Unsqueeze", 13)->infer_shapes(ctx).ok());
+  EXPECT_EQ(ctx.outputs[0].shape, Shape({kDynamicDim, 1, 1, 5}));
+  // Shape of a dynamic tensor: length known, value unknown.
+  OpContext shape_ctx;
+  shape_ctx.attrs = &attrs;
+  shape_ctx.inputs = {&x};
+  shape_ctx.constants = {nullptr};
+  shape_ctx.outputs.resize(1);
+  shape_ctx.output_values.resize(1);
+  ASSERT_TRUE(registry.Find("", "Shape", 13)->infer_shapes(shape_ctx).ok());
+  EXPECT_EQ(shape_ctx.outputs[0].shape, Shape({3}));
+  EXPECT_EQ(shape_ctx.output_values[0].view.data, nullptr);
+}
+
 TEST(ShapeOpsTest, OneAndTwoThreadsBitwiseEqual) {
   OwnedTensor x = RandomF32({64, 129, 33}, 20);
   OwnedTensor idx = FromVector<int64_t>({5}, {3, 0, 63, -1, 7});

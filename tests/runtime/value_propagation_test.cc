@@ -27,8 +27,11 @@ std::shared_ptr<const Model> LoadModel(const ModelBuilder& b, Status* status = n
   std::string error;
   EXPECT_TRUE(b.Finish(&bytes, &error)) << error;
   auto model = Model::LoadFromBuffer(bytes.data(), bytes.size(), ModelOptions());
-  if (status != nullptr) *status = model.status();
-  if (status == nullptr) EXPECT_TRUE(model.ok()) << model.status().ToString();
+  if (status != nullptr) {
+    *status = model.status();
+  } else {
+    EXPECT_TRUE(model.ok()) << model.status().ToString();
+  }
   return model.ok() ? std::move(model).value() : nullptr;
 }
 
@@ -161,6 +164,38 @@ TEST(ValuePropagationTest, ShapeErrorsNameTheNodeAndInput) {
                                        "elements) to [5, -1] with -1 inferred"),
             std::string::npos)
       << load_status.ToString();
+}
+
+// An embedding lookup with indices from the caller: an out-of-range token
+// id is a run-time error that names the node.
+TEST(ValuePropagationTest, GatherOutOfRangeAtRunTimeNamesTheNode) {
+  ModelBuilder b;
+  const int ids = b.AddInput("ids", TSR_DTYPE_INT64, {"batch", "seq"});
+  std::vector<float> table(10 * 4);
+  for (size_t i = 0; i < table.size(); ++i) table[i] = static_cast<float>(i);
+  const int emb = b.AddConstant<float>("table", {10, 4}, table);
+  b.AddOutput(b.AddNode("Gather", {emb, ids}, {"vectors"}, {}, "embed")[0]);
+  auto model = LoadModel(b);
+  ASSERT_NE(model, nullptr);
+  Session session(model, SessionOptions{2, false});
+  OwnedTensor good = testing::FromVector<int64_t>({2, 3}, {0, 9, -1, 3, 4, -10});
+  std::vector<OwnedTensor> out;
+  Status status = session.Run({{"ids", &good.view}}, {"vectors"}, &out);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  ASSERT_EQ(out[0].view.shape, Shape({2, 3, 4}));
+  const int64_t rows[] = {0, 9, 9, 3, 4, 0};
+  for (int64_t r = 0; r < 6; ++r) {
+    for (int64_t j = 0; j < 4; ++j) {
+      ASSERT_EQ(out[0].view.data_as<float>()[r * 4 + j], static_cast<float>(rows[r] * 4 + j)) << r << " " << j;
+    }
+  }
+  OwnedTensor bad = testing::FromVector<int64_t>({1, 2}, {3, 10});
+  status = session.Run({{"ids", &bad.view}}, {"vectors"}, &out);
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("node 0 'embed' (Gather v17)"), std::string::npos) << status.ToString();
+  EXPECT_NE(status.message().find("input 'indices' has 10 at flat index 1, out of range for axis 0"),
+            std::string::npos)
+      << status.ToString();
 }
 
 }  // namespace
