@@ -366,6 +366,22 @@ TsrStatus* TsrSessionOptionsSetProfiling(TsrSessionOptions* options, int32_t ena
   return nullptr;
 }
 
+TsrStatus* TsrSessionOptionsAddState(TsrSessionOptions* options, const char* output_name, const char* input_name) {
+  return Guard([&]() -> TsrStatus* {
+    if (options == nullptr) return NullArgument("TsrSessionOptionsAddState", "options");
+    if (output_name == nullptr) return NullArgument("TsrSessionOptionsAddState", "output_name");
+    if (input_name == nullptr) return NullArgument("TsrSessionOptionsAddState", "input_name");
+    options->options.state.push_back(tessera::runtime::StateBinding{output_name, input_name});
+    return nullptr;
+  });
+}
+
+TsrStatus* TsrSessionResetState(TsrSession* session) {
+  if (session == nullptr) return NullArgument("TsrSessionResetState", "session");
+  session->session->ResetState();
+  return nullptr;
+}
+
 TsrStatus* TsrSessionCreate(const TsrModel* model, const TsrSessionOptions* options, TsrSession** out) {
   return Guard([&]() -> TsrStatus* {
     if (out == nullptr) return NullArgument("TsrSessionCreate", "out");

@@ -17,6 +17,11 @@ std::string NameList(const graph::Graph& g, const std::vector<int>& values) {
 Session::Session(std::shared_ptr<const Model> model, const SessionOptions& options)
     : model_(std::move(model)), options_(options), arena_(options.threads) {
   executor_ = std::make_unique<Executor>(*model_, arena_);
+  state_.resize(options_.state.size());
+}
+
+void Session::ResetState() {
+  for (OwnedTensor& s : state_) s = OwnedTensor();
 }
 
 Session::~Session() = default;
@@ -54,9 +59,38 @@ Status Session::Plan(const std::vector<Shape>& input_shapes) {
   return Status::Ok();
 }
 
-Status Session::Run(const std::vector<std::pair<std::string, const Tensor*>>& inputs,
+Status Session::Run(const std::vector<std::pair<std::string, const Tensor*>>& caller_inputs,
                     const std::vector<std::string>& output_names, std::vector<OwnedTensor>* outputs) {
   const graph::Graph& g = model_->graph();
+  const auto find_value = [&](const std::vector<int>& list, const std::string& name) {
+    return std::find_if(list.begin(), list.end(),
+                        [&](int v) { return g.values[static_cast<size_t>(v)].name == name; });
+  };
+  // Carried states fill the inputs the caller did not give.
+  std::vector<std::pair<std::string, const Tensor*>> inputs = caller_inputs;
+  std::vector<size_t> state_outputs(options_.state.size());  // indices into g.outputs
+  for (size_t i = 0; i < options_.state.size(); ++i) {
+    const StateBinding& b = options_.state[i];
+    auto out = find_value(g.outputs, b.output);
+    if (out == g.outputs.end()) {
+      return Error(StatusCode::kInvalidArgument, "state binding '", b.output, "' -> '", b.input,
+                   "': the model has no output '", b.output, "'; its outputs are ", NameList(g, g.outputs));
+    }
+    auto in = find_value(g.inputs, b.input);
+    if (in == g.inputs.end()) {
+      return Error(StatusCode::kInvalidArgument, "state binding '", b.output, "' -> '", b.input,
+                   "': the model has no input '", b.input, "'; its inputs are ", NameList(g, g.inputs));
+    }
+    state_outputs[i] = static_cast<size_t>(out - g.outputs.begin());
+    const bool given = std::any_of(caller_inputs.begin(), caller_inputs.end(),
+                                   [&](const auto& p) { return p.first == b.input; });
+    if (given) continue;
+    if (state_[i].view.data == nullptr) {
+      return Error(StatusCode::kInvalidArgument, "input '", b.input, "' carries the state of output '", b.output,
+                   "', but no state is held yet: give it on the first run and after ResetState");
+    }
+    inputs.emplace_back(b.input, &state_[i].view);
+  }
   // A failed run leaves no records: stale ones could point into a plan that
   // is being replaced.
   profile_.clear();
@@ -139,6 +173,17 @@ Status Session::Run(const std::vector<std::pair<std::string, const Tensor*>>& in
     }
     std::sort(profile_.begin(), profile_.end(),
               [](const ProfileRecord& a, const ProfileRecord& b) { return a.start_ns < b.start_ns; });
+  }
+
+  // Keep the carried states (copies: the caller may take the outputs).
+  // A state of unchanged shape reuses its buffer, so streaming fixed-size
+  // chunks allocates nothing here after the first run.
+  for (size_t i = 0; i < state_.size(); ++i) {
+    const Tensor& src = results[state_outputs[i]].view;
+    if (state_[i].view.data == nullptr || state_[i].view.dtype != src.dtype || state_[i].view.shape != src.shape) {
+      TSR_ASSIGN_OR_RETURN(state_[i], OwnedTensor::Allocate(src.dtype, src.shape));
+    }
+    std::memcpy(state_[i].view.data, src.data, src.ByteSize());
   }
 
   outputs->clear();

@@ -17,9 +17,20 @@
 
 namespace tessera::runtime {
 
+// Streaming: a recurrent state carried between Run calls. After every
+// successful Run the session keeps a copy of graph output `output` and feeds
+// it as graph input `input` of the next Run, unless that Run gives the input
+// itself (which sets the state explicitly). So a long sequence fed in chunks
+// through e.g. an LSTM's initial_h/Y_h gives the outputs of feeding it whole.
+struct StateBinding {
+  std::string output;
+  std::string input;
+};
+
 struct SessionOptions {
   int threads = 0;  // 0: all cores
   bool profiling = false;
+  std::vector<StateBinding> state;
 };
 
 struct ProfileRecord {
@@ -39,6 +50,10 @@ class Session {
   // outputs as new tensors, in the order asked.
   Status Run(const std::vector<std::pair<std::string, const Tensor*>>& inputs,
              const std::vector<std::string>& output_names, std::vector<OwnedTensor>* outputs);
+
+  // Forgets every carried state (SessionOptions::state): the next Run must
+  // give those inputs again.
+  void ResetState();
 
   // Records of the last run when profiling is on, sorted by start time.
   const std::vector<ProfileRecord>& profile() const { return profile_; }
@@ -70,6 +85,9 @@ class Session {
   std::vector<NodeShapes> node_shapes_;
   graph::MemoryPlan plan_;
   AlignedBuffer activations_;
+
+  // One per options_.state binding; data == nullptr while none is carried.
+  std::vector<OwnedTensor> state_;
 
   std::vector<NodeRecord> records_;  // the executor's, reused by every profiled run
   std::vector<ProfileRecord> profile_;

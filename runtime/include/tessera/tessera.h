@@ -164,12 +164,24 @@ TSR_API void TsrSessionOptionsRelease(TsrSessionOptions* options);
 TSR_API TsrStatus* TsrSessionOptionsSetThreadCount(TsrSessionOptions* options, int32_t threads);
 /* 1: record per-node timings on every run (see TsrSessionGetProfile*). */
 TSR_API TsrStatus* TsrSessionOptionsSetProfiling(TsrSessionOptions* options, int32_t enabled);
+/* Streaming: carries graph output `output_name` into graph input
+ * `input_name` between runs. After every successful TsrSessionRun the
+ * session keeps a copy of the output (requested or not) and gives it as the
+ * input of the next run, unless that run passes the input itself (which
+ * sets the state). The first run, and the first after TsrSessionResetState,
+ * must pass it (e.g. zeros). For an LSTM whose initial_h/initial_c and
+ * Y_h/Y_c are graph inputs and outputs, feeding a sequence in chunks then
+ * gives the outputs of feeding it whole. Names are checked at each run. */
+TSR_API TsrStatus* TsrSessionOptionsAddState(TsrSessionOptions* options, const char* output_name,
+                                             const char* input_name);
 
 typedef struct TsrSession TsrSession;
 /* The session keeps a reference to the model: releasing the model first is
  * allowed. `options` may be NULL. */
 TSR_API TsrStatus* TsrSessionCreate(const TsrModel* model, const TsrSessionOptions* options, TsrSession** out);
 TSR_API void TsrSessionRelease(TsrSession* session);
+/* Forgets every carried state (TsrSessionOptionsAddState). */
+TSR_API TsrStatus* TsrSessionResetState(TsrSession* session);
 
 /* Runs the model. Every graph input must be given, by name. Outputs are
  * chosen by name; on success outputs[i] receives a new tensor the caller

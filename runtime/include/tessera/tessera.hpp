@@ -282,6 +282,12 @@ class SessionOptions {
     detail::Check(TsrSessionOptionsSetProfiling(handle_.get(), on ? 1 : 0));
     return *this;
   }
+  // Streaming: carry graph output `output` into graph input `input` between
+  // runs (see TsrSessionOptionsAddState).
+  SessionOptions& State(const std::string& output, const std::string& input) {
+    detail::Check(TsrSessionOptionsAddState(handle_.get(), output.c_str(), input.c_str()));
+    return *this;
+  }
   const TsrSessionOptions* get() const { return handle_.get(); }
 
  private:
@@ -316,6 +322,9 @@ class Session {
   }
 
   // Per-node records of the last run (profiling on).
+  // Forgets every carried state (SessionOptions::State).
+  void ResetState() { detail::Check(TsrSessionResetState(handle_.get())); }
+
   std::vector<NodeProfile> Profile() const {
     std::vector<NodeProfile> records;
     for (size_t i = 0; i < TsrSessionGetProfileCount(handle_.get()); ++i) {
