@@ -38,10 +38,6 @@ bool RnnStepF32(const RnnStepParams& p, int64_t begin, int64_t end) {
 
 int64_t RnnChunkWidth() { return HWY_DYNAMIC_DISPATCH(RnnChunkWidthKernel)(); }
 
-int64_t RnnStepUnits(const RnnStepParams& p) {
-  return p.num_dirs * ((p.hidden + kRnnHiddenBlock - 1) / kRnnHiddenBlock);
-}
-
 namespace {
 
 // Chunks of a block of w hidden elements.

@@ -169,8 +169,8 @@ struct RnnStepParams {
   float clip = 0.0f;
 };
 
-// Units of one step: num_dirs * ceil(H / kRnnHiddenBlock).
-int64_t RnnStepUnits(const RnnStepParams& p);
+// A step has num_dirs * ceil(H / kRnnHiddenBlock) units; unit u is block
+// u % blocks of direction u / blocks.
 // Floats per batch row of a unit's product buffer (the widest block,
 // rounded up to whole chunks).
 int64_t RnnUnitColumns(const RnnPackedLayout& layout);

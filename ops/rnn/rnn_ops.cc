@@ -57,11 +57,10 @@ int64_t GatesOf(CellKind kind) { return kind == CellKind::kRnn ? 1 : kind == Cel
 int64_t ActivationsOf(CellKind kind) { return kind == CellKind::kRnn ? 1 : kind == CellKind::kGru ? 2 : 3; }
 const char* OpName(CellKind kind) { return kind == CellKind::kRnn ? "RNN" : kind == CellKind::kGru ? "GRU" : "LSTM"; }
 
-// Epilogue elements per ParallelFor chunk: a gate costs ~20-40 FLOPs per
-// element (one transcendental), so 2048 elements per gate row amount to
-// tens of microseconds, well above TBB's ~1 us task cost; smaller steps
-// stay on one thread.
-constexpr int64_t kEpilogueGrainElements = 2048;
+// FMAs of recurrent product per ParallelFor chunk of a step: 16K FMAs are
+// a few microseconds of work (with the unit's epilogue), enough to amortise
+// TBB's ~1 us task cost; steps smaller than that stay on one thread.
+constexpr int64_t kStepGrainFmas = int64_t{1} << 14;
 
 // The node's attributes, validated.
 struct RnnConfig {
@@ -594,10 +593,9 @@ Status RecurrentKernel::Compute(KernelContext& ctx, const RnnDims& dims, const i
 
   int64_t steps = seq;
   if (lens != nullptr) steps = batch > 0 ? *std::max_element(lens, lens + batch) : 0;
-  // A unit's product costs batch * H * gates * 64 FMAs: units of at least
-  // ~16K FMAs (several microseconds) are worth a task of their own.
+  // A unit's product costs batch * H * gates * 64 FMAs.
   const int64_t unit_fmas = std::max<int64_t>(1, batch * n * gates * std::min(n, kRnnHiddenBlock));
-  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 14) / unit_fmas);
+  const int64_t grain = std::max<int64_t>(1, kStepGrainFmas / unit_fmas);
   const auto run_phase = [&](RnnStepParams& p) {
     bool ok = true;
     ctx.ParallelFor(units, grain, [&](int64_t b, int64_t e) {
