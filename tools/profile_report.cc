@@ -92,12 +92,17 @@ Roofline RooflineFor(const MachineInfo& machine, int threads) {
   Roofline r;
   r.target = machine.simd_target;
   r.threads = threads <= 0 ? machine.cores : threads;
+  // All cores can do at least what one does: an all-core measurement below
+  // the one-thread one means other processes held the cores, so the
+  // one-thread number is the better bound.
+  const double peak_all = std::max(machine.peak_gflops, machine.peak_gflops_1thread);
+  const double bandwidth_all = std::max(machine.bandwidth_gbs, machine.bandwidth_gbs_1thread);
   if (r.threads >= machine.cores) {
-    r.peak_gflops = machine.peak_gflops;
-    r.bandwidth_gbs = machine.bandwidth_gbs;
+    r.peak_gflops = peak_all;
+    r.bandwidth_gbs = bandwidth_all;
   } else {
-    r.peak_gflops = std::min(machine.peak_gflops, machine.peak_gflops_1thread * r.threads);
-    r.bandwidth_gbs = std::min(machine.bandwidth_gbs, machine.bandwidth_gbs_1thread * r.threads);
+    r.peak_gflops = std::min(peak_all, machine.peak_gflops_1thread * r.threads);
+    r.bandwidth_gbs = std::min(bandwidth_all, machine.bandwidth_gbs_1thread * r.threads);
   }
   return r;
 }

@@ -31,7 +31,7 @@ struct Roofline {
 
 // For `threads` threads (0 = all cores): the all-core numbers when the
 // session uses every core, else the one-thread numbers scaled by the thread
-// count and capped at the all-core numbers.
+// count and capped at the all-core numbers (never below one thread's).
 Roofline RooflineFor(const MachineInfo& machine, int threads);
 
 // One row of the report: a node, or all nodes of one op type.

@@ -172,6 +172,13 @@ TEST(ProfileReportTest, RooflineScalesWithThreads) {
   EXPECT_DOUBLE_EQ(all.peak_gflops, 380);
   EXPECT_DOUBLE_EQ(RooflineFor(m, 16).peak_gflops, 380);
   EXPECT_EQ(all.target, "AVX2");
+  // An all-core measurement below one thread's (other load on the cores)
+  // does not lower the bound under one thread's.
+  m.peak_gflops = 60;
+  m.bandwidth_gbs = 10;
+  EXPECT_DOUBLE_EQ(RooflineFor(m, 0).peak_gflops, 100);
+  EXPECT_DOUBLE_EQ(RooflineFor(m, 0).bandwidth_gbs, 20);
+  EXPECT_DOUBLE_EQ(RooflineFor(m, 2).peak_gflops, 100);
 }
 
 Json ParseOrFail(const std::string& text) {
