@@ -21,6 +21,7 @@ Status RegisterBuiltinOps(OpRegistrar& registrar) {
   TSR_RETURN_IF_ERROR(RegisterNormOps(registrar));
   TSR_RETURN_IF_ERROR(RegisterShapeOps(registrar));
   TSR_RETURN_IF_ERROR(RegisterMovementOps(registrar));
+  TSR_RETURN_IF_ERROR(RegisterAttentionOps(registrar));
   return Status::Ok();
 }
 

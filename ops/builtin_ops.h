@@ -15,6 +15,7 @@ Status RegisterMathOps(OpRegistrar& registrar);
 Status RegisterNormOps(OpRegistrar& registrar);
 Status RegisterShapeOps(OpRegistrar& registrar);
 Status RegisterMovementOps(OpRegistrar& registrar);
+Status RegisterAttentionOps(OpRegistrar& registrar);
 
 // All of the above, in order.
 Status RegisterBuiltinOps(OpRegistrar& registrar);
