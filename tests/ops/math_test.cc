@@ -92,6 +92,28 @@ TEST(MathTest, ErfMatchesReference) {
   });
 }
 
+// A dense sweep of [-10, 10] (every 2^-12), so no region of the piecewise
+// approximations escapes the random samples.
+TEST(MathTest, DenseSweepOfErfAndGelu) {
+  std::vector<float> xs;
+  for (int i = -10 * 4096; i <= 10 * 4096; ++i) xs.push_back(static_cast<float>(i) / 4096.0f);
+  OwnedTensor x = FromVector<float>({static_cast<int64_t>(xs.size())}, xs);
+  ForEachTarget([&](const char* target) {
+    CheckUnary("Erf", x.view, target, reference::RefErf, [](double xv, double want) {
+      return std::fabs(xv) < 0.5 ? 6 * kU * std::fabs(want) + 1e-45 : 2e-7;
+    });
+    CheckUnary("Gelu", x.view, target, reference::RefGeluErf, [](double xv, double want) {
+      return 1e-7 * std::fabs(xv) + (5e-7 + xv * xv * kU) * std::fabs(want) + 1e-44;
+    });
+    CheckUnary("Gelu", x.view, target, reference::RefGeluTanh,
+               [](double xv, double want) {
+                 const double two_u = 2 * std::sqrt(2.0 / M_PI) * (xv + 0.044715 * xv * xv * xv);
+                 return (6 * kU + 4 * kU * std::fabs(two_u)) * std::fabs(want) + 1e-44;
+               },
+               "tanh");
+  });
+}
+
 TEST(MathTest, SqrtIsCorrectlyRounded) {
   ForEachTarget([&](const char* target) {
     uint32_t seed = 50;
@@ -243,6 +265,22 @@ TEST(MathTest, PowSpecialCasesFollowC) {
   OwnedTensor y = FromVector<float>({n}, ys);
   ForEachTarget([&](const char* target) {
     CheckPow(x.view, y.view, xs, std::vector<double>(ys.begin(), ys.end()), {n}, target);
+  });
+}
+
+TEST(MathTest, PowNegativeBasesWithIntegerExponents) {
+  std::mt19937 rng(77);
+  std::uniform_real_distribution<float> base(-8.0f, 8.0f);
+  std::uniform_int_distribution<int> exponent(-12, 12);
+  std::vector<float> xs, ys;
+  for (int i = 0; i < 301; ++i) {
+    xs.push_back(base(rng));
+    ys.push_back(static_cast<float>(exponent(rng)));
+  }
+  OwnedTensor x = FromVector<float>({301}, xs);
+  OwnedTensor y = FromVector<float>({301}, ys);
+  ForEachTarget([&](const char* target) {
+    CheckPow(x.view, y.view, xs, std::vector<double>(ys.begin(), ys.end()), {301}, target);
   });
 }
 
