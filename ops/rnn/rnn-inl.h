@@ -56,9 +56,9 @@
 //   vectors (CappedTag<float, 1>) through the same code.
 //
 // Partitioning
-//   Callers split units over threads; a unit is computed whole by one call
-//   and writes only its own block of H_t, C_t, Y and its own product
-//   buffer, and nothing is reduced across units, so 1-thread and N-thread
+//   Callers split units (direction, hidden block, row group) over threads;
+//   a unit is computed whole by one call and writes only its own block and
+//   rows of H_t, C_t, Y and its own product buffer, and nothing is reduced across units, so 1-thread and N-thread
 //   results are bitwise equal.
 
 // Per-target include guard (toggled by foreach_target.h).
@@ -421,21 +421,25 @@ HWY_INLINE bool RnnStepF32Impl(const RnnStepParams& p, int64_t begin, int64_t en
   const RnnPackedLayout& layout = p.layout;
   if (layout.chunk_width != static_cast<int64_t>(ChunkWidth())) return false;
   const int64_t blocks = (p.hidden + kRnnHiddenBlock - 1) / kRnnHiddenBlock;
+  const int64_t groups = (p.batch + kRnnRowGroup - 1) / kRnnRowGroup;
   const int64_t n = p.hidden;
   const int64_t ldo = RnnUnitColumns(layout);
+  const int64_t unit_rows = RnnUnitRows(p.batch);
   for (int64_t u = begin; u < end; ++u) {
-    const int64_t dir = u / blocks;
-    const int64_t block = u % blocks;
+    const int64_t dir = u / (blocks * groups);
+    const int64_t block = (u / groups) % blocks;
+    const int64_t r0 = (u % groups) * kRnnRowGroup;
+    const int64_t r1 = r0 + kRnnRowGroup < p.batch ? r0 + kRnnRowGroup : p.batch;
     const int64_t j0 = block * kRnnHiddenBlock;
     const int64_t w = j0 + kRnnHiddenBlock < n ? kRnnHiddenBlock : n - j0;
     const int64_t chunks = (layout.gates * w + layout.chunk_width - 1) / layout.chunk_width;
-    float* prod = p.prod + u * p.batch * ldo;
-    UnitProduct(p.a[dir], static_cast<size_t>(p.batch), static_cast<size_t>(n),
+    float* prod = p.prod + u * unit_rows * ldo;
+    UnitProduct(p.a[dir] + r0 * n, static_cast<size_t>(r1 - r0), static_cast<size_t>(n),
                 p.packed[dir] + RnnPackedBlockOffset(layout, block), static_cast<size_t>(chunks), prod,
                 static_cast<size_t>(ldo));
 
     const CellParams cp{p.act[dir], p.has_clip, p.clip, p.input_forget, p.linear_before_reset};
-    for (int64_t b = 0; b < p.batch; ++b) {
+    for (int64_t b = r0; b < r1; ++b) {
       const int64_t len = p.seq_lens != nullptr ? p.seq_lens[b] : p.seq_length;
       const int64_t state = b * n + j0;
       if (p.step >= len) {
@@ -449,7 +453,7 @@ HWY_INLINE bool RnnStepF32Impl(const RnnStepParams& p, int64_t begin, int64_t en
       RowPtrs r;
       r.xw = p.xw[dir] + (t * p.xw_t_stride + b * p.xw_b_stride) * p.xw_gates * n + j0;
       r.xs = static_cast<size_t>(n);
-      r.g = prod + b * ldo;
+      r.g = prod + (b - r0) * ldo;
       r.gs = static_cast<size_t>(w);
       r.h_prev = p.h_prev[dir] + state;
       r.h_next = p.h_next[dir] != nullptr ? p.h_next[dir] + state : nullptr;

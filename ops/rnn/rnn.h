@@ -9,9 +9,9 @@
 //     applies clip and the activations, updates the state and writes the
 //     step's output row.
 // The step works on units of (direction, block of kRnnHiddenBlock hidden
-// elements): a unit computes every gate's columns of its block for every
-// batch row, so R is read once per step and the gates of an element meet in
-// one place. Units never share outputs and each is computed whole by one
+// elements, group of up to kRnnRowGroup batch rows): a unit computes every
+// gate's columns of its block for its rows, so a block of R is read once
+// per group and step and the gates of an element meet in one place. Units never share outputs and each is computed whole by one
 // call, so results are bitwise independent of the split and the thread
 // count. Each entry point dispatches once per call to the best Highway
 // target (rnn.cc). The maths, packed layout and tail contract are described
@@ -61,6 +61,21 @@ bool ParseRnnActivation(const std::string& name, RnnActivation* out, bool* uses_
 // H / 64 units per direction to spread over threads, and is a multiple of
 // the chunk width of every x86 target, so full blocks need no padding.
 inline constexpr int64_t kRnnHiddenBlock = 64;
+
+// Batch rows per unit at most. A unit reads its block of R once for all its
+// rows, so rows stay together up to 24 (four 6-row product tiles); larger
+// batches split into row groups, which gives threads work even when H is
+// small, at the cost of reading each block of R once per group.
+inline constexpr int64_t kRnnRowGroup = 24;
+
+// Rows per unit and units per step: a step has num_dirs * blocks * groups
+// units (blocks = ceil(H / kRnnHiddenBlock), groups = ceil(batch /
+// kRnnRowGroup)); unit u is direction u / (blocks * groups), block
+// (u / groups) % blocks, row group u % groups.
+inline int64_t RnnUnitRows(int64_t batch) { return batch < kRnnRowGroup ? batch : kRnnRowGroup; }
+inline int64_t RnnStepUnitCount(int64_t hidden, int64_t batch, int64_t num_dirs) {
+  return num_dirs * ((hidden + kRnnHiddenBlock - 1) / kRnnHiddenBlock) * ((batch + kRnnRowGroup - 1) / kRnnRowGroup);
+}
 
 // ---------------------------------------------------------------------------
 // Packed recurrent weights.
@@ -132,7 +147,9 @@ struct RnnStepParams {
   const float* a[2] = {nullptr, nullptr};
   const float* packed[2] = {nullptr, nullptr};
   RnnPackedLayout layout;
-  // Per-unit product buffers: unit u owns prod + u * batch * RnnUnitColumns.
+  // Per-unit product buffers: unit u owns RnnUnitRows(batch) rows of
+  // RnnUnitColumns(layout) floats at prod + u * RnnUnitRows(batch) *
+  // RnnUnitColumns(layout).
   float* prod = nullptr;
 
   // State [batch, H] per direction: read from h_prev, written to h_next
@@ -169,8 +186,6 @@ struct RnnStepParams {
   float clip = 0.0f;
 };
 
-// A step has num_dirs * ceil(H / kRnnHiddenBlock) units; unit u is block
-// u % blocks of direction u / blocks.
 // Floats per batch row of a unit's product buffer (the widest block,
 // rounded up to whole chunks).
 int64_t RnnUnitColumns(const RnnPackedLayout& layout);

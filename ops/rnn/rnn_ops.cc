@@ -20,8 +20,9 @@
 // created, if they are constants (else into scratch per run). The input
 // projection of every time step and direction is one GemmF32Batch with the
 // folded biases as C. Each time step is then one parallel loop over units
-// (direction, block of 64 hidden elements) that computes the block's
-// recurrent product for all batch rows and its fused gate epilogue (GRU
+// (direction, block of 64 hidden elements, group of up to 24 batch rows)
+// that computes the block's recurrent product for its rows and its fused
+// gate epilogue (GRU
 // with linear_before_reset 0 needs two such loops, since its candidate
 // product reads r . H_{t-1} of every element). All buffers come from one
 // Scratch call before the time loop; nothing is allocated inside it.
@@ -452,12 +453,12 @@ Status RecurrentKernel::Compute(KernelContext& ctx, const RnnDims& dims, const i
   // One scratch block for everything, carved into 64-byte-aligned pieces.
   const int64_t state = AlignFloats(batch * n);
   const int64_t xw_floats = AlignFloats(seq * batch * gh);
-  const int64_t units = nd * ((n + kRnnHiddenBlock - 1) / kRnnHiddenBlock);
+  const int64_t units = RnnStepUnitCount(n, batch, nd);
   const int64_t prod_cols = std::max(RnnUnitColumns(layouts.from_h),
                                      split ? RnnUnitColumns(layouts.candidate) : int64_t{0});
   const int64_t sizes[] = {
       xw_floats * nd,                        // 0 input projections
-      AlignFloats(units * batch * prod_cols),  // 1 per-unit products
+      AlignFloats(units * RnnUnitRows(batch) * prod_cols),  // 1 per-unit products
       2 * state * nd,                        // 2 H, double-buffered
       lstm ? state * nd : 0,                 // 3 C
       split ? state * nd : 0,                // 4 GRU z
@@ -593,8 +594,8 @@ Status RecurrentKernel::Compute(KernelContext& ctx, const RnnDims& dims, const i
 
   int64_t steps = seq;
   if (lens != nullptr) steps = batch > 0 ? *std::max_element(lens, lens + batch) : 0;
-  // A unit's product costs batch * H * gates * 64 FMAs.
-  const int64_t unit_fmas = std::max<int64_t>(1, batch * n * gates * std::min(n, kRnnHiddenBlock));
+  // A unit's product costs rows * H * gates * 64 FMAs.
+  const int64_t unit_fmas = std::max<int64_t>(1, RnnUnitRows(batch) * n * gates * std::min(n, kRnnHiddenBlock));
   const int64_t grain = std::max<int64_t>(1, kStepGrainFmas / unit_fmas);
   const auto run_phase = [&](RnnStepParams& p) {
     bool ok = true;

@@ -329,6 +329,27 @@ TEST(RecurrentTest, LargeCasesBitwiseThreadInvariant) {
   }
 }
 
+// More than 24 batch rows split into row groups (units of their own); 31
+// rows leave a 7-row group (one 6-row tile and a single row).
+TEST(RecurrentTest, ManyBatchRowsSplitIntoRowGroups) {
+  ForEachTarget([](const char* target) {
+    uint32_t seed = 1500;
+    for (const char* op : {"RNN", "GRU", "LSTM"}) {
+      Case c;
+      c.op = op;
+      c.seq = 4;
+      c.batch = 31;
+      c.input = 9;
+      c.hidden = 70;
+      c.direction = "bidirectional";
+      c.layout = 1;
+      c.bias = c.seq_lens = c.initial_h = c.initial_c = c.peephole = true;
+      c.seed = seed++;
+      CheckCase(c, target);
+    }
+  });
+}
+
 // Runs with only the outputs in `wanted` requested (others nullptr), the
 // way the executor runs a node with unused outputs.
 StatusOr<std::vector<OwnedTensor>> RunSubset(const OpInvocation& inv, const std::vector<bool>& wanted) {
