@@ -10,9 +10,9 @@
 // Cost(): for Attention 4 * head_dim + 29 per visible (query, key) pair
 // (causal counts only the visible half); the unfused path is the sum of its
 // three ops. Counters: GFLOP/s, the fraction of the FP32 FMA peak
-// (--peak_gflops per core, default 116: AMD Zen 4 AVX-512), and the bytes of
-// scratch (fused: bounded tiles; unfused: the [heads, seq, seq] score
-// matrix it must hold).
+// (--peak_gflops per core, default 116: AMD Zen 4 AVX-512), and the peak
+// scratch bytes (fused: K/V packed into tiles, linear in seq, plus bounded
+// per-chunk slots; unfused: the two [heads, seq, seq] matrices it holds).
 //
 //   build/bench/attention_bench [--benchmark_repetitions=5] [--peak_gflops=116]
 #include <algorithm>
@@ -119,13 +119,19 @@ void BM_Attention(benchmark::State& state, int64_t q_len, int64_t past, bool cau
       benchmark::ClobberMemory();
     }
   });
-  // Scratch of one call: one slot per chunk (at most 64 chunks).
+  // Scratch of one call: the packed K/V tiles (linear in the sequence) plus
+  // one slot per chunk (at most 64 chunks, independent of the sequence).
   ops::AttentionF32Params p;
   p.batch = 1;
   p.num_heads = kHeads;
+  p.kv_num_heads = kHeads;
   p.q_len = q_len;
+  p.past_len = past;
+  p.new_len = q_len;
   const double chunks = static_cast<double>(std::min<int64_t>(ops::AttentionUnits(p), 64));
-  SetCounters(state, op.cost.flops, chunks * static_cast<double>(ops::AttentionScratchFloats(kHeadDim)) * 4, threads);
+  const double packed = static_cast<double>(ops::AttentionPackItems(p) * ops::AttentionTileFloats(kHeadDim)) * 4;
+  SetCounters(state, op.cost.flops, packed + chunks * static_cast<double>(ops::AttentionScratchFloats(kHeadDim)) * 4,
+              threads);
 }
 
 // Unfused: S = Q K^T (MatMul, batched over heads), P = Softmax(S * scale

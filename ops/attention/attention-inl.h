@@ -21,14 +21,18 @@
 // of V adds about kv_len * u relative: the tests derive their tolerance
 // from those sums.
 //
-// Layout per work unit (one batch, one head, a block of up to
-// kAttentionQueryBlock query rows), all in the caller's scratch:
+// Layout. First, once per call, every key tile of every (batch, kv head)
+// is packed (AttentionPackKVF32, parallel over tiles) into
 //   kt [head_dim][kAttentionKeyTile]: the K tile transposed, so the score
 //      product broadcasts q_i[c] and multiplies a vector of keys: no
 //      horizontal sums, keys are the vector axis.
 //   vp [kAttentionKeyTile][dp]: the V tile, rows padded to dp (head_dim
 //      rounded up to the vector length) with zeros, so the o += p v product
 //      uses whole vectors along head_dim.
+// That is the size of K and V again (linear in the sequence), and each key
+// is transposed once instead of once per query block. Then each work unit
+// (one batch, one head, a block of up to kAttentionQueryBlock query rows)
+// uses its own slot of scratch:
 //   s  [kAttentionQueryBlock][kAttentionKeyTile]: scores, then p.
 //   o  [kAttentionQueryBlock][dp], m and l [kAttentionQueryBlock].
 // Tiles never straddle the past/new boundary of the key sequence; a
@@ -276,8 +280,70 @@ HWY_INLINE void SoftmaxUpdateRow(float* s, float* o, size_t dp, float& m, float&
   m = m_new;
 }
 
-HWY_INLINE void AttentionF32Impl(const AttentionF32Params& p, int64_t unit_begin, int64_t unit_end,
-                                 float* scratch) {
+// Key range of tile t: tiles cover [0, past_len) and then [past_len, total)
+// in steps of kAttentionKeyTile, never straddling the boundary.
+HWY_INLINE void AttentionTileRange(const AttentionF32Params& p, int64_t t, int64_t& j0, int64_t& nk) {
+  const int64_t past_tiles = (p.past_len + kAttentionKeyTile - 1) / kAttentionKeyTile;
+  if (t < past_tiles) {
+    j0 = t * kAttentionKeyTile;
+    nk = p.past_len - j0 < kAttentionKeyTile ? p.past_len - j0 : kAttentionKeyTile;
+  } else {
+    j0 = p.past_len + (t - past_tiles) * kAttentionKeyTile;
+    const int64_t total = p.past_len + p.new_len;
+    nk = total - j0 < kAttentionKeyTile ? total - j0 : kAttentionKeyTile;
+  }
+}
+
+// Packs tiles [item_begin, item_end) of the (batch, kv head, tile) grid:
+// K transposed into kt [head_dim][kT], V rows padded into vp [kT][dp], zeros
+// for the keys a partial tile lacks. Done once per call, so every query
+// block of every head sharing the kv head reads ready tiles.
+HWY_INLINE void AttentionPackKVF32Impl(const AttentionF32Params& p, int64_t item_begin, int64_t item_end,
+                                       float* packed) {
+  const hn::ScalableTag<float> d;
+  const size_t lanes = hn::Lanes(d);
+  constexpr size_t kT = static_cast<size_t>(kAttentionKeyTile);
+  const size_t dim = static_cast<size_t>(p.head_dim);
+  const size_t dp = (dim + lanes - 1) / lanes * lanes;
+  const int64_t tiles = AttentionKVTiles(p.past_len, p.new_len);
+  const int64_t tile_floats = AttentionTileFloats(p.head_dim);
+  for (int64_t item = item_begin; item < item_end; ++item) {
+    const int64_t t = item % tiles;
+    const int64_t g = (item / tiles) % p.kv_num_heads;
+    const int64_t b = item / (tiles * p.kv_num_heads);
+    int64_t j0, nk_signed;
+    AttentionTileRange(p, t, j0, nk_signed);
+    const size_t nk = static_cast<size_t>(nk_signed);
+    float* kt = packed + item * tile_floats;
+    float* vp = kt + dim * kT;
+    for (size_t jj = 0; jj < nk; ++jj) {
+      const int64_t j = j0 + static_cast<int64_t>(jj);
+      const float* krow;
+      const float* vrow;
+      if (j < p.past_len) {
+        const int64_t off = ((b * p.kv_num_heads + g) * p.past_len + j) * p.head_dim;
+        krow = p.k_past + off;
+        vrow = p.v_past + off;
+      } else {
+        const int64_t off = (b * p.new_len + (j - p.past_len)) * p.kv_row_stride + g * p.head_dim;
+        krow = p.k_new + off;
+        vrow = p.v_new + off;
+      }
+      for (size_t c = 0; c < dim; ++c) kt[c * kT + jj] = krow[c];
+      std::memcpy(vp + jj * dp, vrow, dim * sizeof(float));
+      for (size_t c = dim; c < dp; ++c) vp[jj * dp + c] = 0.0f;
+    }
+    if (nk < kT) {
+      for (size_t c = 0; c < dim; ++c) {
+        for (size_t jj = nk; jj < kT; ++jj) kt[c * kT + jj] = 0.0f;
+      }
+      std::memset(vp + nk * dp, 0, (kT - nk) * dp * sizeof(float));
+    }
+  }
+}
+
+HWY_INLINE void AttentionF32Impl(const AttentionF32Params& p, const float* packed, int64_t unit_begin,
+                                 int64_t unit_end, float* scratch) {
   const hn::ScalableTag<float> d;
   const hn::CappedTag<float, 1> d1;
   const size_t lanes = hn::Lanes(d);
@@ -286,11 +352,9 @@ HWY_INLINE void AttentionF32Impl(const AttentionF32Params& p, int64_t unit_begin
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
   const size_t dim = static_cast<size_t>(p.head_dim);
   const size_t dp = (dim + lanes - 1) / lanes * lanes;
-  // Scratch layout (AttentionScratchFloats reserves dp rounded to 64).
+  // Scratch layout (AttentionScratchFloats reserves o rows of dp rounded to 64).
   const size_t dp_max = (dim + 63) / 64 * 64;
-  float* kt = scratch;
-  float* vp = kt + dim * kT;
-  float* s = vp + kT * dp_max;
+  float* s = scratch;
   float* o = s + kQ * kT;
   float* mrow = o + kQ * dp_max;
   float* lrow = mrow + kQ;
@@ -298,6 +362,8 @@ HWY_INLINE void AttentionF32Impl(const AttentionF32Params& p, int64_t unit_begin
   const int64_t q_blocks = (p.q_len + kAttentionQueryBlock - 1) / kAttentionQueryBlock;
   const int64_t group = p.num_heads / p.kv_num_heads;
   const int64_t total = p.past_len + p.new_len;
+  const int64_t tiles = AttentionKVTiles(p.past_len, p.new_len);
+  const int64_t tile_floats = AttentionTileFloats(p.head_dim);
 
   for (int64_t u = unit_begin; u < unit_end; ++u) {
     const int64_t b = u / (p.num_heads * q_blocks);
@@ -321,40 +387,15 @@ HWY_INLINE void AttentionF32Impl(const AttentionF32Params& p, int64_t unit_begin
       const int64_t last_visible = p.causal_offset + i0 + static_cast<int64_t>(rows) - 1;
       if (last_visible + 1 < key_end) key_end = last_visible + 1;
     }
-    const char* mask_bh = nullptr;
-    if (p.mask_type != AttentionMaskType::kNone) {
-      mask_bh = static_cast<const char*>(p.mask);  // element offsets are computed below
-    }
 
-    for (int64_t j0 = 0; j0 < key_end;) {
-      // A tile ends at the past/new boundary, at key_end, or after kT keys.
-      const int64_t seg_end = j0 < p.past_len ? p.past_len : total;
-      int64_t j1 = j0 + kAttentionKeyTile;
-      if (j1 > seg_end) j1 = seg_end;
-      if (j1 > key_end) j1 = key_end;
-      const size_t nk = static_cast<size_t>(j1 - j0);
-
-      // Pack the tile: K transposed into kt, V row-padded into vp.
-      for (size_t jj = 0; jj < nk; ++jj) {
-        const int64_t j = j0 + static_cast<int64_t>(jj);
-        const float* krow;
-        const float* vrow;
-        if (j < p.past_len) {
-          const int64_t off = ((b * p.kv_num_heads + g) * p.past_len + j) * p.head_dim;
-          krow = p.k_past + off;
-          vrow = p.v_past + off;
-        } else {
-          const int64_t off = (b * p.new_len + (j - p.past_len)) * p.kv_row_stride + g * p.head_dim;
-          krow = p.k_new + off;
-          vrow = p.v_new + off;
-        }
-        for (size_t c = 0; c < dim; ++c) kt[c * kT + jj] = krow[c];
-        std::memcpy(vp + jj * dp, vrow, dim * sizeof(float));
-        for (size_t c = dim; c < dp; ++c) vp[jj * dp + c] = 0.0f;
-      }
-      for (size_t c = 0; c < dim && nk < kT; ++c) {
-        for (size_t jj = nk; jj < kT; ++jj) kt[c * kT + jj] = 0.0f;
-      }
+    for (int64_t t = 0; t < tiles; ++t) {
+      int64_t j0, nk_signed;
+      AttentionTileRange(p, t, j0, nk_signed);
+      if (j0 >= key_end) continue;
+      if (j0 + nk_signed > key_end) nk_signed = key_end - j0;
+      const size_t nk = static_cast<size_t>(nk_signed);
+      const float* kt = packed + ((b * p.kv_num_heads + g) * tiles + t) * tile_floats;
+      const float* vp = kt + dim * kT;
 
       // Scores for the block's rows.
       size_t r = 0;
@@ -370,11 +411,9 @@ HWY_INLINE void AttentionF32Impl(const AttentionF32Params& p, int64_t unit_begin
         const int64_t i = i0 + static_cast<int64_t>(r);
         if (p.causal) {
           const int64_t limit = p.causal_offset + i;  // last visible key
-          for (size_t jj = 0; jj < nk; ++jj) {
-            if (j0 + static_cast<int64_t>(jj) > limit) srow[jj] = kNegInf;
-          }
+          for (int64_t j = limit + 1 - j0 > 0 ? limit + 1 - j0 : 0; j < nk_signed; ++j) srow[j] = kNegInf;
         }
-        if (mask_bh != nullptr) {
+        if (p.mask_type != AttentionMaskType::kNone) {
           const int64_t base = b * p.mask_strides[0] + h * p.mask_strides[1] + i * p.mask_strides[2];
           for (size_t jj = 0; jj < nk; ++jj) {
             srow[jj] += MaskTerm(p.mask_type, p.mask, base + (j0 + static_cast<int64_t>(jj)) * p.mask_strides[3]);
@@ -384,7 +423,6 @@ HWY_INLINE void AttentionF32Impl(const AttentionF32Params& p, int64_t unit_begin
       }
 
       AccumulatePV(s, vp, nk, dp, rows, o);
-      j0 = j1;
     }
 
     // y = o / l; rows that saw no visible key (l == 0) are zeros.

@@ -12,8 +12,13 @@ HWY_BEFORE_NAMESPACE();
 namespace tessera::ops {
 namespace HWY_NAMESPACE {
 
-void AttentionF32Kernel(const AttentionF32Params& p, int64_t unit_begin, int64_t unit_end, float* scratch) {
-  AttentionF32Impl(p, unit_begin, unit_end, scratch);
+void AttentionPackKVF32Kernel(const AttentionF32Params& p, int64_t item_begin, int64_t item_end, float* packed) {
+  AttentionPackKVF32Impl(p, item_begin, item_end, packed);
+}
+
+void AttentionF32Kernel(const AttentionF32Params& p, const float* packed, int64_t unit_begin, int64_t unit_end,
+                        float* scratch) {
+  AttentionF32Impl(p, packed, unit_begin, unit_end, scratch);
 }
 
 void AdditiveAttentionF32Kernel(const float* keys, const float* qp, const float* v, const float* memory,
@@ -32,6 +37,7 @@ HWY_AFTER_NAMESPACE();
 
 namespace tessera::ops {
 
+HWY_EXPORT(AttentionPackKVF32Kernel);
 HWY_EXPORT(AttentionF32Kernel);
 HWY_EXPORT(AdditiveAttentionF32Kernel);
 
@@ -40,15 +46,19 @@ int64_t AttentionUnits(const AttentionF32Params& p) {
 }
 
 int64_t AttentionScratchFloats(int64_t head_dim) {
-  // kt + vp + s + o + m + l; vp and o rows padded to a multiple of 64
-  // floats, which covers the vector length of every target.
+  // s + o + m + l; o rows padded to a multiple of 64 floats, which covers
+  // the vector length of every target.
   const int64_t dp = (head_dim + 63) / 64 * 64;
-  return head_dim * kAttentionKeyTile + kAttentionKeyTile * dp + kAttentionQueryBlock * kAttentionKeyTile +
-         kAttentionQueryBlock * dp + 2 * kAttentionQueryBlock;
+  return kAttentionQueryBlock * kAttentionKeyTile + kAttentionQueryBlock * dp + 2 * kAttentionQueryBlock;
 }
 
-void AttentionF32(const AttentionF32Params& p, int64_t unit_begin, int64_t unit_end, float* scratch) {
-  HWY_DYNAMIC_DISPATCH(AttentionF32Kernel)(p, unit_begin, unit_end, scratch);
+void AttentionPackKVF32(const AttentionF32Params& p, int64_t item_begin, int64_t item_end, float* packed) {
+  HWY_DYNAMIC_DISPATCH(AttentionPackKVF32Kernel)(p, item_begin, item_end, packed);
+}
+
+void AttentionF32(const AttentionF32Params& p, const float* packed, int64_t unit_begin, int64_t unit_end,
+                  float* scratch) {
+  HWY_DYNAMIC_DISPATCH(AttentionF32Kernel)(p, packed, unit_begin, unit_end, scratch);
 }
 
 void AdditiveAttentionF32(const float* keys, const float* qp, const float* v, const float* memory,

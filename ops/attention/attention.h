@@ -71,16 +71,42 @@ struct AttentionF32Params {
   int64_t y_row_stride = 0;
 };
 
+// Key tiles of one (batch, kv head): [0, past_len) and [past_len, total)
+// each cut into tiles of kAttentionKeyTile; a tile never straddles the two.
+inline int64_t AttentionKVTiles(int64_t past_len, int64_t new_len) {
+  return (past_len + kAttentionKeyTile - 1) / kAttentionKeyTile + (new_len + kAttentionKeyTile - 1) / kAttentionKeyTile;
+}
+
+// Floats of one packed tile: K transposed [head_dim][kAttentionKeyTile],
+// then V [kAttentionKeyTile][head_dim padded to a multiple of 64 floats,
+// which covers every target's vector length].
+inline int64_t AttentionTileFloats(int64_t head_dim) {
+  return head_dim * kAttentionKeyTile + kAttentionKeyTile * ((head_dim + 63) / 64 * 64);
+}
+
+// Packing items: one per (batch, kv head, key tile).
+inline int64_t AttentionPackItems(const AttentionF32Params& p) {
+  return p.batch * p.kv_num_heads * AttentionKVTiles(p.past_len, p.new_len);
+}
+
+// Packs items [item_begin, item_end) of K/V into `packed` (64-byte aligned,
+// AttentionPackItems(p) * AttentionTileFloats(head_dim) floats). Run it over
+// all items before AttentionF32.
+void AttentionPackKVF32(const AttentionF32Params& p, int64_t item_begin, int64_t item_end, float* packed);
+
 // Work units: one per (batch, head, block of kAttentionQueryBlock queries).
 int64_t AttentionUnits(const AttentionF32Params& p);
 
-// Floats of scratch one call of AttentionF32 needs (reused across the
-// units of that call): independent of the sequence lengths.
+// Floats of scratch one AttentionF32 call needs besides the packed K/V
+// (reused across the units of that call): independent of the sequence
+// lengths.
 int64_t AttentionScratchFloats(int64_t head_dim);
 
-// Computes units [unit_begin, unit_end). `scratch` is 64-byte aligned and
-// holds AttentionScratchFloats(head_dim) floats, private to this call.
-void AttentionF32(const AttentionF32Params& p, int64_t unit_begin, int64_t unit_end, float* scratch);
+// Computes units [unit_begin, unit_end) from the packed K/V. `scratch` is
+// 64-byte aligned and holds AttentionScratchFloats(head_dim) floats, private
+// to this call.
+void AttentionF32(const AttentionF32Params& p, const float* packed, int64_t unit_begin, int64_t unit_end,
+                  float* scratch);
 
 // Additive attention, after the projections: for batch rows
 // [b_begin, b_end), with keys [batch, src_len, attn_dim] (= W1 h), qp

@@ -388,6 +388,15 @@ class AttentionKernel final : public Kernel {
     }
     if (dims.batch == 0 || dims.q_len == 0) return Status::Ok();
 
+    // Pack every K/V tile once (linear in the sequence: the size of K and V).
+    const int64_t items = AttentionPackItems(p);
+    const int64_t tile_floats = AttentionTileFloats(dims.head_dim);
+    TSR_ASSIGN_OR_RETURN(void* packed_mem,
+                         ctx.Scratch(static_cast<size_t>(std::max<int64_t>(items * tile_floats, 1)) * sizeof(float)));
+    float* packed = static_cast<float*>(packed_mem);
+    // A tile is ~2 x 64 x head_dim copies; 16 tiles per task amortise TBB.
+    ctx.ParallelFor(items, 16, [&](int64_t begin, int64_t end) { AttentionPackKVF32(p, begin, end, packed); });
+
     // Static partitioning: a fixed number of chunks (at most kMaxChunks,
     // independent of the thread count), each with its own scratch slot, so
     // scratch stays bounded by kMaxChunks x AttentionScratchFloats whatever
@@ -406,7 +415,7 @@ class AttentionKernel final : public Kernel {
     const int64_t grain = chunk_flops >= 65536.0 ? 1 : chunks;
     ctx.ParallelFor(chunks, grain, [&](int64_t begin, int64_t end) {
       for (int64_t c = begin; c < end; ++c) {
-        AttentionF32(p, c * per_chunk, std::min(units, (c + 1) * per_chunk), slots + c * slot_floats);
+        AttentionF32(p, packed, c * per_chunk, std::min(units, (c + 1) * per_chunk), slots + c * slot_floats);
       }
     });
     return Status::Ok();
@@ -414,7 +423,7 @@ class AttentionKernel final : public Kernel {
 
  private:
   // Chunks of work units per call: 64 keeps 2-16 threads busy with
-  // balanced shares while bounding scratch (64 x ~50 KiB at head_dim 64).
+  // balanced shares while bounding scratch (64 x ~16 KiB at head_dim 64).
   static constexpr int64_t kMaxChunks = 64;
 
   // present[b, g, 0:past_len] = past[b, g]; present[b, g, past_len + j] =
