@@ -342,6 +342,121 @@ HWY_INLINE void AttentionPackKVF32Impl(const AttentionF32Params& p, int64_t item
   }
 }
 
+// Key row j of kv head g in batch b (past in head layout, new in token
+// layout); the same for V with `v` true.
+HWY_INLINE const float* AttentionKeyRow(const AttentionF32Params& p, int64_t b, int64_t g, int64_t j, bool v) {
+  if (j < p.past_len) {
+    return (v ? p.v_past : p.k_past) + ((b * p.kv_num_heads + g) * p.past_len + j) * p.head_dim;
+  }
+  return (v ? p.v_new : p.k_new) + (b * p.new_len + (j - p.past_len)) * p.kv_row_stride + g * p.head_dim;
+}
+
+// The direct path for few query rows per kv head (decoding: q_len 1): the
+// packed path would copy every cached key and value to use it once, so here
+// each row reads K and V in place. Scores are dot products along head_dim
+// (four keys at a time, whole vectors then one-lane tail), the online
+// softmax is the same, and o += p_j v_j reads V rows with a one-lane tail.
+// Tiles and their order are those of the packed path.
+HWY_INLINE void AttentionDirectF32Impl(const AttentionF32Params& p, int64_t unit_begin, int64_t unit_end,
+                                       float* scratch) {
+  const hn::ScalableTag<float> d;
+  const hn::CappedTag<float, 1> d1;
+  const size_t lanes = hn::Lanes(d);
+  constexpr size_t kT = static_cast<size_t>(kAttentionKeyTile);
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  const size_t dim = static_cast<size_t>(p.head_dim);
+  const size_t dp = (dim + lanes - 1) / lanes * lanes;
+  float* s = scratch;
+  float* o = s + kT;
+  const int64_t q_blocks = (p.q_len + kAttentionQueryBlock - 1) / kAttentionQueryBlock;
+  const int64_t group = p.num_heads / p.kv_num_heads;
+  const int64_t total = p.past_len + p.new_len;
+  const int64_t tiles = AttentionKVTiles(p.past_len, p.new_len);
+  for (int64_t u = unit_begin; u < unit_end; ++u) {
+    const int64_t b = u / (p.num_heads * q_blocks);
+    const int64_t h = (u / q_blocks) % p.num_heads;
+    const int64_t i0 = (u % q_blocks) * kAttentionQueryBlock;
+    const int64_t i1 = p.q_len - i0 < kAttentionQueryBlock ? p.q_len : i0 + kAttentionQueryBlock;
+    const int64_t g = h / group;
+    for (int64_t i = i0; i < i1; ++i) {
+      const float* q = p.q + (b * p.q_len + i) * p.q_row_stride + h * p.head_dim;
+      std::memset(o, 0, dp * sizeof(float));
+      float m = kNegInf, l = 0.0f;
+      const int64_t key_end = p.causal && p.causal_offset + i + 1 < total ? p.causal_offset + i + 1 : total;
+      for (int64_t t = 0; t < tiles; ++t) {
+        int64_t j0, nk_signed;
+        AttentionTileRange(p, t, j0, nk_signed);
+        if (j0 >= key_end) continue;
+        if (j0 + nk_signed > key_end) nk_signed = key_end - j0;
+        const size_t nk = static_cast<size_t>(nk_signed);
+        size_t jj = 0;
+        for (; jj + 4 <= nk; jj += 4) {
+          const int64_t j = j0 + static_cast<int64_t>(jj);
+          const float* k0 = AttentionKeyRow(p, b, g, j, false);
+          const float* k1 = AttentionKeyRow(p, b, g, j + 1, false);
+          const float* k2 = AttentionKeyRow(p, b, g, j + 2, false);
+          const float* k3 = AttentionKeyRow(p, b, g, j + 3, false);
+          auto a0 = hn::Zero(d), a1 = hn::Zero(d), a2 = hn::Zero(d), a3 = hn::Zero(d);
+          size_t c = 0;
+          for (; c + lanes <= dim; c += lanes) {
+            const auto qv = hn::LoadU(d, q + c);
+            a0 = hn::MulAdd(qv, hn::LoadU(d, k0 + c), a0);
+            a1 = hn::MulAdd(qv, hn::LoadU(d, k1 + c), a1);
+            a2 = hn::MulAdd(qv, hn::LoadU(d, k2 + c), a2);
+            a3 = hn::MulAdd(qv, hn::LoadU(d, k3 + c), a3);
+          }
+          float d0 = hn::GetLane(hn::SumOfLanes(d, a0)), d1s = hn::GetLane(hn::SumOfLanes(d, a1));
+          float d2 = hn::GetLane(hn::SumOfLanes(d, a2)), d3 = hn::GetLane(hn::SumOfLanes(d, a3));
+          for (; c < dim; ++c) {
+            d0 += q[c] * k0[c];
+            d1s += q[c] * k1[c];
+            d2 += q[c] * k2[c];
+            d3 += q[c] * k3[c];
+          }
+          s[jj] = d0 * p.scale;
+          s[jj + 1] = d1s * p.scale;
+          s[jj + 2] = d2 * p.scale;
+          s[jj + 3] = d3 * p.scale;
+        }
+        for (; jj < nk; ++jj) {
+          const float* k0 = AttentionKeyRow(p, b, g, j0 + static_cast<int64_t>(jj), false);
+          auto a0 = hn::Zero(d);
+          size_t c = 0;
+          for (; c + lanes <= dim; c += lanes) a0 = hn::MulAdd(hn::LoadU(d, q + c), hn::LoadU(d, k0 + c), a0);
+          float d0 = hn::GetLane(hn::SumOfLanes(d, a0));
+          for (; c < dim; ++c) d0 += q[c] * k0[c];
+          s[jj] = d0 * p.scale;
+        }
+        for (jj = nk; jj < kT; ++jj) s[jj] = kNegInf;
+        if (p.mask_type != AttentionMaskType::kNone) {
+          const int64_t base = b * p.mask_strides[0] + h * p.mask_strides[1] + i * p.mask_strides[2];
+          for (jj = 0; jj < nk; ++jj) {
+            s[jj] += MaskTerm(p.mask_type, p.mask, base + (j0 + static_cast<int64_t>(jj)) * p.mask_strides[3]);
+          }
+        }
+        SoftmaxUpdateRow(s, o, dp, m, l);
+        for (jj = 0; jj < nk; ++jj) {
+          if (s[jj] == 0.0f) continue;  // hidden key (or a weight that underflowed): adds nothing
+          const float* vrow = AttentionKeyRow(p, b, g, j0 + static_cast<int64_t>(jj), true);
+          const auto w = hn::Set(d, s[jj]);
+          size_t c = 0;
+          for (; c + lanes <= dim; c += lanes) {
+            hn::Store(hn::MulAdd(w, hn::LoadU(d, vrow + c), hn::Load(d, o + c)), d, o + c);
+          }
+          for (; c < dim; ++c) o[c] += s[jj] * vrow[c];
+        }
+      }
+      float* yrow = p.y + (b * p.q_len + i) * p.y_row_stride + h * p.head_dim;
+      const float inv = l > 0.0f ? 1.0f / l : 0.0f;
+      const auto vinv = hn::Set(d, inv);
+      size_t c = 0;
+      for (; c + lanes <= dim; c += lanes) hn::StoreU(hn::Mul(hn::Load(d, o + c), vinv), d, yrow + c);
+      const auto vinv1 = hn::Set(d1, inv);
+      for (; c < dim; ++c) hn::StoreU(hn::Mul(hn::LoadU(d1, o + c), vinv1), d1, yrow + c);
+    }
+  }
+}
+
 HWY_INLINE void AttentionF32Impl(const AttentionF32Params& p, const float* packed, int64_t unit_begin,
                                  int64_t unit_end, float* scratch) {
   const hn::ScalableTag<float> d;

@@ -28,6 +28,10 @@ void AdditiveAttentionF32Kernel(const float* keys, const float* qp, const float*
                            b_end);
 }
 
+void AttentionDirectF32Kernel(const AttentionF32Params& p, int64_t unit_begin, int64_t unit_end, float* scratch) {
+  AttentionDirectF32Impl(p, unit_begin, unit_end, scratch);
+}
+
 // NOLINTNEXTLINE(google-readability-namespace-comments)
 }  // namespace HWY_NAMESPACE
 }  // namespace tessera::ops
@@ -39,6 +43,7 @@ namespace tessera::ops {
 
 HWY_EXPORT(AttentionPackKVF32Kernel);
 HWY_EXPORT(AttentionF32Kernel);
+HWY_EXPORT(AttentionDirectF32Kernel);
 HWY_EXPORT(AdditiveAttentionF32Kernel);
 
 int64_t AttentionUnits(const AttentionF32Params& p) {
@@ -59,6 +64,10 @@ void AttentionPackKVF32(const AttentionF32Params& p, int64_t item_begin, int64_t
 void AttentionF32(const AttentionF32Params& p, const float* packed, int64_t unit_begin, int64_t unit_end,
                   float* scratch) {
   HWY_DYNAMIC_DISPATCH(AttentionF32Kernel)(p, packed, unit_begin, unit_end, scratch);
+}
+
+void AttentionDirectF32(const AttentionF32Params& p, int64_t unit_begin, int64_t unit_end, float* scratch) {
+  HWY_DYNAMIC_DISPATCH(AttentionDirectF32Kernel)(p, unit_begin, unit_end, scratch);
 }
 
 void AdditiveAttentionF32(const float* keys, const float* qp, const float* v, const float* memory,

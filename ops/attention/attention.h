@@ -94,6 +94,14 @@ inline int64_t AttentionPackItems(const AttentionF32Params& p) {
 // all items before AttentionF32.
 void AttentionPackKVF32(const AttentionF32Params& p, int64_t item_begin, int64_t item_end, float* packed);
 
+// True when a call should skip packing and read K/V in place
+// (AttentionDirectF32): fewer than 8 query rows share each kv head, so a
+// packed tile would be used fewer than 8 times (decoding with a cache).
+// Depends on shapes only, never on threads.
+inline bool AttentionUseDirect(const AttentionF32Params& p) {
+  return p.q_len * (p.num_heads / p.kv_num_heads) < 8;
+}
+
 // Work units: one per (batch, head, block of kAttentionQueryBlock queries).
 int64_t AttentionUnits(const AttentionF32Params& p);
 
@@ -107,6 +115,10 @@ int64_t AttentionScratchFloats(int64_t head_dim);
 // to this call.
 void AttentionF32(const AttentionF32Params& p, const float* packed, int64_t unit_begin, int64_t unit_end,
                   float* scratch);
+
+// The same units computed straight from K/V (no packing); `scratch` as for
+// AttentionF32. Used where AttentionUseDirect holds.
+void AttentionDirectF32(const AttentionF32Params& p, int64_t unit_begin, int64_t unit_end, float* scratch);
 
 // Additive attention, after the projections: for batch rows
 // [b_begin, b_end), with keys [batch, src_len, attn_dim] (= W1 h), qp

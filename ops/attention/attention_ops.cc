@@ -388,14 +388,19 @@ class AttentionKernel final : public Kernel {
     }
     if (dims.batch == 0 || dims.q_len == 0) return Status::Ok();
 
-    // Pack every K/V tile once (linear in the sequence: the size of K and V).
-    const int64_t items = AttentionPackItems(p);
-    const int64_t tile_floats = AttentionTileFloats(dims.head_dim);
-    TSR_ASSIGN_OR_RETURN(void* packed_mem,
-                         ctx.Scratch(static_cast<size_t>(std::max<int64_t>(items * tile_floats, 1)) * sizeof(float)));
-    float* packed = static_cast<float*>(packed_mem);
-    // A tile is ~2 x 64 x head_dim copies; 16 tiles per task amortise TBB.
-    ctx.ParallelFor(items, 16, [&](int64_t begin, int64_t end) { AttentionPackKVF32(p, begin, end, packed); });
+    // Pack every K/V tile once (linear in the sequence: the size of K and
+    // V), unless too few query rows would use each tile (decoding).
+    const bool direct = AttentionUseDirect(p);
+    float* packed = nullptr;
+    if (!direct) {
+      const int64_t items = AttentionPackItems(p);
+      const int64_t tile_floats = AttentionTileFloats(dims.head_dim);
+      TSR_ASSIGN_OR_RETURN(void* packed_mem, ctx.Scratch(static_cast<size_t>(std::max<int64_t>(items * tile_floats, 1)) *
+                                                         sizeof(float)));
+      packed = static_cast<float*>(packed_mem);
+      // A tile is ~2 x 64 x head_dim copies; 16 tiles per task amortise TBB.
+      ctx.ParallelFor(items, 16, [&](int64_t begin, int64_t end) { AttentionPackKVF32(p, begin, end, packed); });
+    }
 
     // Static partitioning: a fixed number of chunks (at most kMaxChunks,
     // independent of the thread count), each with its own scratch slot, so
@@ -415,7 +420,12 @@ class AttentionKernel final : public Kernel {
     const int64_t grain = chunk_flops >= 65536.0 ? 1 : chunks;
     ctx.ParallelFor(chunks, grain, [&](int64_t begin, int64_t end) {
       for (int64_t c = begin; c < end; ++c) {
-        AttentionF32(p, packed, c * per_chunk, std::min(units, (c + 1) * per_chunk), slots + c * slot_floats);
+        const int64_t end_unit = std::min(units, (c + 1) * per_chunk);
+        if (direct) {
+          AttentionDirectF32(p, c * per_chunk, end_unit, slots + c * slot_floats);
+        } else {
+          AttentionF32(p, packed, c * per_chunk, end_unit, slots + c * slot_floats);
+        }
       }
     });
     return Status::Ok();

@@ -349,17 +349,20 @@ TEST(AttentionTest, TokenByTokenWithCacheEqualsFullCausalPass) {
   });
 }
 
+// Both paths: packed tiles (q_len 150) and in-place K/V (q_len 2, decoding).
 TEST(AttentionTest, OneAndTwoThreadsBitwiseEqual) {
   for (bool causal : {false, true}) {
-    const AttentionRefConfig c = Config(2, 4, 33, 150, 200, causal, 20);
+    for (int64_t q_len : {150, 2}) {
+    const AttentionRefConfig c = Config(2, 4, 33, q_len, q_len == 2 ? 2 : 200, causal, q_len == 2 ? 218 : 20);
     const AttentionInputs in = MakeInputs(c, 600);
-    OwnedTensor m = RandomF32({2, 1, 150, 220}, 601, -1.0f, 1.0f);
+    OwnedTensor m = RandomF32({2, 1, q_len, 220}, 601, -1.0f, 1.0f);
     auto one = RunAttention(c, in.q.view, in.k.view, in.v.view, &m.view, &in.past_k.view, &in.past_v.view, 3, 1,
                             false);
     auto two = RunAttention(c, in.q.view, in.k.view, in.v.view, &m.view, &in.past_k.view, &in.past_v.view, 3, 2,
                             false);
     ASSERT_TRUE(one.ok() && two.ok());
     for (size_t o = 0; o < 3; ++o) EXPECT_TRUE(BitwiseEqual(one.value()[o].view, two.value()[o].view)) << o;
+    }
   }
 }
 
