@@ -1,7 +1,7 @@
 // The profile of a run through the public API (tessera.hpp over
 // libtessera.so): every record's fields, FLOP and byte counts against
-// hand-computed values for MatMul, Gemm, Softmax, RNN, GRU and LSTM, input
-// shapes, and the machine roofline (TsrGetMachineInfo).
+// hand-computed values for MatMul, Gemm, Softmax, RNN, GRU, LSTM and
+// Attention, input shapes, and the machine roofline (TsrGetMachineInfo).
 #include <gtest/gtest.h>
 
 #include <set>
@@ -132,6 +132,42 @@ TEST(ProfileApiTest, RecurrentFlopsMatchHandComputedValues) {
     EXPECT_EQ(records[0].bytes_read, 4.0 * (30 + c.dirs * c.gates * 4 * (3 + 4)));
     EXPECT_EQ(records[0].bytes_written, 4.0 * 5 * c.dirs * 2 * 4);
   }
+}
+
+// tessera.Attention with Q, K, V [1, 4, 2 heads x 8], output Y only.
+tessera::NodeProfile ProfileAttention(bool causal) {
+  ModelBuilder b;
+  const int q = b.AddInput("q", TSR_DTYPE_FLOAT32, {1, 4, 16});
+  const int k = b.AddInput("k", TSR_DTYPE_FLOAT32, {1, 4, 16});
+  const int v = b.AddInput("v", TSR_DTYPE_FLOAT32, {1, 4, 16});
+  const int y = b.AddNode("Attention", {q, k, v}, {"y"},
+                          {ModelBuilder::Attr::Int("num_heads", 2), ModelBuilder::Attr::Int("causal", causal ? 1 : 0)},
+                          "attn", "tessera")[0];
+  b.AddOutput(y);
+  std::vector<uint8_t> bytes;
+  std::string error;
+  EXPECT_TRUE(b.Finish(&bytes, &error)) << error;
+  const tessera::Model model = tessera::Model::LoadFromBuffer(bytes.data(), bytes.size());
+  tessera::Session session(model, tessera::SessionOptions().Threads(1).Profiling(true));
+  const tessera::Value x = tessera::Value::FromData<float>({1, 4, 16}, std::vector<float>(64, 0.25f));
+  session.Run({{"q", &x}, {"k", &x}, {"v", &x}}, {"y"});
+  const auto records = session.Profile();
+  EXPECT_EQ(records.size(), 1u);
+  return records.at(0);
+}
+
+TEST(ProfileApiTest, AttentionFlopsMatchHandComputedValues) {
+  // Per visible (query, key) pair and head: Q.K and P.V products, 2 x 2 x 8
+  // = 32 FLOPs, plus 29 for the softmax of the score (scale, mask, max,
+  // subtract, exp 24, sum). 4 queries x 4 keys x 2 heads = 32 pairs; causal
+  // sees 1 + 2 + 3 + 4 = 10 per head, 20 in all.
+  const tessera::NodeProfile full = ProfileAttention(false);
+  EXPECT_EQ(full.op_type, "Attention");
+  EXPECT_EQ(full.domain, "tessera");
+  EXPECT_EQ(full.flops, 32.0 * (4 * 8 + 29));
+  EXPECT_EQ(full.bytes_read, 3 * 64 * 4.0);
+  EXPECT_EQ(full.bytes_written, 64 * 4.0);
+  EXPECT_EQ(ProfileAttention(true).flops, 20.0 * (4 * 8 + 29));
 }
 
 TEST(ProfileApiTest, CountsFollowTheRunsShapes) {
