@@ -129,7 +129,9 @@ void BM_Attention(benchmark::State& state, int64_t q_len, int64_t past, bool cau
   p.past_len = past;
   p.new_len = q_len;
   const double chunks = static_cast<double>(std::min<int64_t>(ops::AttentionUnits(p), 64));
-  const double packed = static_cast<double>(ops::AttentionPackItems(p) * ops::AttentionTileFloats(kHeadDim)) * 4;
+  const double packed = ops::AttentionUseDirect(p)
+                            ? 0.0  // decoding reads K/V in place
+                            : static_cast<double>(ops::AttentionPackItems(p) * ops::AttentionTileFloats(kHeadDim)) * 4;
   SetCounters(state, op.cost.flops, packed + chunks * static_cast<double>(ops::AttentionScratchFloats(kHeadDim)) * 4,
               threads);
 }

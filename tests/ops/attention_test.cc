@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include "runtime/core/op.h"
+#include "runtime/core/registry.h"
 #include "tests/reference/attention_reference.h"
 #include "tests/testing/op_test_util.h"
 
@@ -408,6 +409,37 @@ TEST(AttentionTest, BadShapesAndAttributesNameTheInput) {
   auto r = RunOp(inv);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().ToString().find("num_heads"), std::string::npos) << r.status().ToString();
+}
+
+// Cost() against hand counts: 4 * head_dim + 29 FLOPs per visible (query,
+// key) pair; bytes are the inputs read once and the outputs written once.
+TEST(AttentionTest, CostCountsVisiblePairsAndBytes) {
+  const OpDef* def = BuiltinOpRegistry().Find(kTesseraDomain, "Attention", 1);
+  ASSERT_NE(def, nullptr);
+  for (bool causal : {false, true}) {
+    AttributeMap attrs;
+    attrs.Set("num_heads", Attribute::Int(4));
+    attrs.Set("causal", Attribute::Int(causal ? 1 : 0));
+    ASSERT_TRUE(CheckAndFillAttributes(*def, attrs).ok());
+    // batch 2, q_len 3, kv_len 3, past 5, head_dim 8, bool mask [2, 1, 1, 8].
+    const TensorInfo q{DType::kF32, {2, 3, 32}, true}, kv{DType::kF32, {2, 3, 32}, true};
+    const TensorInfo mask{DType::kBool, {2, 1, 1, 8}, true}, past{DType::kF32, {2, 4, 5, 8}, true};
+    OpContext ctx;
+    ctx.attrs = &attrs;
+    ctx.inputs = {&q, &kv, &kv, &mask, &past, &past};
+    ctx.constants.assign(6, nullptr);
+    ctx.outputs.resize(3);
+    ASSERT_TRUE(def->infer_shapes(ctx).ok());
+    EXPECT_EQ(ctx.outputs[1].shape, (Shape{2, 4, 8, 8}));
+    const OpCost cost = def->cost(ctx);
+    // Visible keys per query: all 8, or 6, 7, 8 (j <= 5 + i) when causal.
+    const double pairs = 2 * 4 * (causal ? 6 + 7 + 8 : 3 * 8);
+    EXPECT_DOUBLE_EQ(cost.flops, pairs * (4 * 8 + 29));
+    const double read = 4.0 * (3 * 2 * 3 * 32 + 2 * 2 * 4 * 5 * 8) + 2 * 8;
+    const double written = 4.0 * (2 * 3 * 32 + 2 * 2 * 4 * 8 * 8);
+    EXPECT_DOUBLE_EQ(cost.bytes_read, read);
+    EXPECT_DOUBLE_EQ(cost.bytes_written, written);
+  }
 }
 
 // ---------------------------------------------------------------------------
