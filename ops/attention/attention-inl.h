@@ -37,11 +37,16 @@
 //   o  [kAttentionQueryBlock][dp], m and l [kAttentionQueryBlock].
 // Tiles never straddle the past/new boundary of the key sequence; a
 // partial tile's missing keys are zero in kt/vp and -inf in s.
+// Decoding (fewer than 8 query rows per kv head, AttentionUseDirect) skips
+// the packing, which would copy the whole cache to use it once: the direct
+// path reads K and V rows in place (dot products along head_dim), same
+// tiles, same online softmax. Which path runs depends on shapes only.
 //
 // Tail contract: Q, K, V, the mask and Y are read and written element-wise
 // at their true extents (K/V tiles are copied into padded scratch, Q is read
-// one scalar at a time, Y's last partial vector goes through one-lane
-// vectors). Nothing outside the tensors is touched.
+// one scalar at a time in the packed path, the direct path ends each row's
+// dot product and V update with scalar tails, Y's last partial vector goes
+// through one-lane vectors). Nothing outside the tensors is touched.
 //
 // Partitioning: a work unit is computed whole by one call, visiting tiles in
 // a fixed order, and units share nothing but read-only inputs, so results

@@ -395,8 +395,8 @@ class AttentionKernel final : public Kernel {
     if (!direct) {
       const int64_t items = AttentionPackItems(p);
       const int64_t tile_floats = AttentionTileFloats(dims.head_dim);
-      TSR_ASSIGN_OR_RETURN(void* packed_mem, ctx.Scratch(static_cast<size_t>(std::max<int64_t>(items * tile_floats, 1)) *
-                                                         sizeof(float)));
+      const size_t packed_bytes = static_cast<size_t>(std::max<int64_t>(items * tile_floats, 1)) * sizeof(float);
+      TSR_ASSIGN_OR_RETURN(void* packed_mem, ctx.Scratch(packed_bytes));
       packed = static_cast<float*>(packed_mem);
       // A tile is ~2 x 64 x head_dim copies; 16 tiles per task amortise TBB.
       ctx.ParallelFor(items, 16, [&](int64_t begin, int64_t end) { AttentionPackKVF32(p, begin, end, packed); });
@@ -721,8 +721,9 @@ class AdditiveAttentionKernel final : public Kernel {
     const float* memory = ctx.input(kMemory)->data_as<float>();
     // One batch row is src_len x (~25 attn_dim + 2 enc_dim) FLOPs; rows
     // under ~64 KFLOP are grouped.
-    const double row_flops = static_cast<double>(d.src_len) *
-                             (kScoreFlopsPerUnit * static_cast<double>(d.attn_dim) + 2.0 * static_cast<double>(d.enc_dim));
+    const double row_flops =
+        static_cast<double>(d.src_len) *
+        (kScoreFlopsPerUnit * static_cast<double>(d.attn_dim) + 2.0 * static_cast<double>(d.enc_dim));
     const int64_t grain = row_flops >= 65536.0 ? 1 : static_cast<int64_t>(65536.0 / std::max(row_flops, 1.0));
     ctx.ParallelFor(d.batch, grain, [&](int64_t begin, int64_t end) {
       AdditiveAttentionF32(keys, qp, v, memory, lens, d.src_len, d.attn_dim, d.enc_dim, weights, context, begin,
