@@ -31,8 +31,9 @@
 //   registers (AVX-512, ARM) use 12 rows (24 accumulators); SSE4/AVX2 have
 //   16 registers and use 6 rows (12 accumulators). Either is more than the
 //   FMA latency x throughput product, so the loop runs at FMA throughput.
-//   A 1-row tile (GEMV, M = 1) would be one dependency chain per vector, so
-//   it splits the k loop over two accumulator sets.
+//   A 1-row tile (the last row of a block) would be one dependency chain per
+//   vector, so it splits the k loop over two accumulator sets. A product
+//   with M = 1 (GEMV) skips blocking and packing altogether: GemvPanelsF32.
 //
 // Tail contract
 //   Rows past m are zero in the packed A block; their accumulators are
@@ -323,15 +324,64 @@ HWY_INLINE void RunTile(const GemmF32Params& p, BlockRole role, const float* a, 
   return GemmMicroKernel<kTileRows>(p, role, a, b, kc, row, rows, col, cols);
 }
 
-// Task `task` of one product: rows [rb * kGemmMc, ...) by panels
-// [pg * panels_per_task, ...). `a_pack` holds kGemmMc * kGemmKc floats.
-HWY_INLINE void GemmTaskF32(const GemmF32Params& p, const GemmTasks& t, int64_t task, float* HWY_RESTRICT a_pack) {
-  const int64_t rb = task / t.panel_groups;
-  const int64_t pg = task % t.panel_groups;
+// GEMV (m == 1): Y[0, :] = op(A) row times B, panels [panel0, panel_end).
+// With one row there is no reuse of B to block for, so the whole inner
+// dimension runs in registers: kPanels panels at a time (2 * kPanels
+// independent chains, kPanels B streams), A read in place (stride 1, or lda
+// when transposed), no packing.
+template <int64_t kPanels>
+HWY_NOINLINE void GemvPanelsF32(const GemmF32Params& p, int64_t panel) {
+  static_assert(kPanels >= 1 && kPanels <= 4, "four panels at most");
+  const hn::ScalableTag<float> d;
+  const size_t lanes = hn::Lanes(d);
+  const int64_t width = p.b.panel_width;
+  const int64_t a_stride = p.trans_a ? p.lda : 1;
+  const float* HWY_RESTRICT b = p.b.data + panel * p.k * width;
+  const int64_t panel_floats = p.k * width;
+  auto c00 = hn::Zero(d), c01 = hn::Zero(d), c10 = hn::Zero(d), c11 = hn::Zero(d);
+  auto c20 = hn::Zero(d), c21 = hn::Zero(d), c30 = hn::Zero(d), c31 = hn::Zero(d);
+  for (int64_t q = 0; q < p.k; ++q) {
+    const auto a = hn::Set(d, p.a[q * a_stride]);
+    const float* HWY_RESTRICT bq = b + q * width;
+    c00 = hn::MulAdd(a, hn::Load(d, bq), c00);
+    c01 = hn::MulAdd(a, hn::Load(d, bq + lanes), c01);
+    if constexpr (kPanels > 1) {
+      c10 = hn::MulAdd(a, hn::Load(d, bq + panel_floats), c10);
+      c11 = hn::MulAdd(a, hn::Load(d, bq + panel_floats + lanes), c11);
+    }
+    if constexpr (kPanels > 2) {
+      c20 = hn::MulAdd(a, hn::Load(d, bq + 2 * panel_floats), c20);
+      c21 = hn::MulAdd(a, hn::Load(d, bq + 2 * panel_floats + lanes), c21);
+    }
+    if constexpr (kPanels > 3) {
+      c30 = hn::MulAdd(a, hn::Load(d, bq + 3 * panel_floats), c30);
+      c31 = hn::MulAdd(a, hn::Load(d, bq + 3 * panel_floats + lanes), c31);
+    }
+  }
+  HWY_ALIGN float acc[kPanelVectors * HWY_MAX_BYTES / sizeof(float)];
+  const auto store = [&](int64_t i, decltype(c00) lo, decltype(c00) hi) {
+    const int64_t col = (panel + i) * width;
+    const int64_t cols = (p.n - col) < width ? (p.n - col) : width;
+    hn::Store(lo, d, acc);
+    hn::Store(hi, d, acc + lanes);
+    StoreTileRow(p, BlockRole{true, true}, 0, col, cols, acc);
+  };
+  store(0, c00, c01);
+  if constexpr (kPanels > 1) store(1, c10, c11);
+  if constexpr (kPanels > 2) store(2, c20, c21);
+  if constexpr (kPanels > 3) store(3, c30, c31);
+}
+
+// Row block `rb` of one product by panel groups [pg_begin, pg_end): rows
+// [rb * kGemmMc, ...), panels [pg_begin * panels_per_task, ...). Several
+// groups of one row block share each packed A block. `a_pack` holds
+// kGemmMc * kGemmKc floats.
+HWY_INLINE void GemmTaskF32(const GemmF32Params& p, const GemmTasks& t, int64_t rb, int64_t pg_begin,
+                            int64_t pg_end, float* HWY_RESTRICT a_pack) {
   const int64_t row0 = rb * kGemmMc;
   const int64_t rows = (p.m - row0) < kGemmMc ? (p.m - row0) : kGemmMc;
-  const int64_t panel0 = pg * t.panels_per_task;
-  const int64_t panel_end = (panel0 + t.panels_per_task) < t.panels ? (panel0 + t.panels_per_task) : t.panels;
+  const int64_t panel0 = pg_begin * t.panels_per_task;
+  const int64_t panel_end = (pg_end * t.panels_per_task) < t.panels ? (pg_end * t.panels_per_task) : t.panels;
   const int64_t width = p.b.panel_width;
   if (p.k == 0) {
     // No products: Y = beta * C (or 0), through the same epilogue.
@@ -341,6 +391,12 @@ HWY_INLINE void GemmTaskF32(const GemmF32Params& p, const GemmTasks& t, int64_t 
       const int64_t cols = (p.n - col) < width ? (p.n - col) : width;
       for (int64_t r = 0; r < rows; ++r) StoreTileRow(p, BlockRole{true, true}, row0 + r, col, cols, zeros);
     }
+    return;
+  }
+  if (p.m == 1) {
+    int64_t panel = panel0;
+    for (; panel + 4 <= panel_end; panel += 4) GemvPanelsF32<4>(p, panel);
+    for (; panel < panel_end; ++panel) GemvPanelsF32<1>(p, panel);
     return;
   }
   for (int64_t p0 = 0; p0 < p.k; p0 += kGemmKc) {

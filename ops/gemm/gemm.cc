@@ -9,6 +9,8 @@
 #include "hwy/highway.h"
 #include "ops/gemm/gemm-inl.h"
 
+#include <algorithm>
+
 HWY_BEFORE_NAMESPACE();
 namespace tessera::ops {
 namespace HWY_NAMESPACE {
@@ -21,8 +23,15 @@ int64_t GemmF32PanelWidthKernel() { return PanelWidthF32(); }
 void GemmF32TasksKernel(const GemmF32Params* params, int64_t begin, int64_t end, float* a_pack) {
   const GemmTasks t = TasksOf(params[0]);
   const int64_t per_product = t.count();
-  for (int64_t item = begin; item < end; ++item) {
-    GemmTaskF32(params[item / per_product], t, item % per_product, a_pack);
+  // Consecutive tasks of one row block run as one call, so they pack each
+  // A block once.
+  for (int64_t item = begin; item < end;) {
+    const int64_t product = item / per_product;
+    const int64_t rb = (item % per_product) / t.panel_groups;
+    const int64_t pg_begin = (item % per_product) % t.panel_groups;
+    const int64_t pg_end = std::min(t.panel_groups, pg_begin + (end - item));
+    GemmTaskF32(params[product], t, rb, pg_begin, pg_end, a_pack);
+    item += pg_end - pg_begin;
   }
 }
 
@@ -46,10 +55,10 @@ HWY_EXPORT(GemmF32TasksKernel);
 
 namespace {
 
-// FLOPs per ParallelFor chunk: ~2^18 FLOPs is tens of microseconds on one
+// FLOPs per ParallelFor chunk: ~2^20 FLOPs is ~10-20 microseconds on one
 // core, which amortises a TBB task (~1 us) while still giving small
 // products a few chunks per thread.
-constexpr double kChunkFlops = 1 << 18;
+constexpr double kChunkFlops = 1 << 20;
 
 // Matrices with fewer floats than this pack on the calling thread.
 constexpr int64_t kParallelPackFloats = 1 << 16;
