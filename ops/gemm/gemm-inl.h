@@ -111,8 +111,14 @@ HWY_INLINE void PackABlock(const GemmF32Params& p, int64_t row0, int64_t rows, i
   for (int64_t t = 0; t < tiles; ++t) {
     float* HWY_RESTRICT panel = out + t * kTileRows * kc;
     const int64_t r_end = (rows - t * kTileRows) < kTileRows ? (rows - t * kTileRows) : kTileRows;
-    if (!p.trans_a) {
-      // Row-major A: read each row contiguously, scatter into the panel.
+    if (!p.trans_a && r_end == kTileRows) {
+      // Row-major A, whole tile: write the panel contiguously, reading the
+      // tile's rows side by side (kTileRows sequential streams).
+      const float* src = p.a + (row0 + t * kTileRows) * p.lda + p0;
+      for (int64_t q = 0; q < kc; ++q) {
+        for (int64_t r = 0; r < kTileRows; ++r) panel[q * kTileRows + r] = src[r * p.lda + q];
+      }
+    } else if (!p.trans_a) {
       for (int64_t r = 0; r < r_end; ++r) {
         const float* src = p.a + (row0 + t * kTileRows + r) * p.lda + p0;
         for (int64_t q = 0; q < kc; ++q) panel[q * kTileRows + r] = src[q];
@@ -277,6 +283,7 @@ HWY_NOINLINE void GemmMicroKernel(const GemmF32Params& p, BlockRole role, const 
     c00 = hn::Add(c00, e0);
     c01 = hn::Add(c01, e1);
   }
+#pragma GCC unroll 4
   for (; q < kc; ++q) {
     const auto b0 = hn::Load(d, b + q * width);
     const auto b1 = hn::Load(d, b + q * width + lanes);
