@@ -11,8 +11,9 @@
 //
 // After the Google Benchmark output, a table lists per shape and thread
 // count the median GFLOP/s of each library, Tessera's fraction of the FMA
-// peak (--peak_gflops per core, default 116: this machine's measured AVX-512
-// FP32 peak), and the ratio of Tessera to the faster baseline.
+// peak per core (measured at start by runtime/machine.h on the dispatched
+// SIMD target; --peak_gflops=X overrides it), and the ratio of Tessera to
+// the faster baseline.
 //
 //   build/bench/gemm_bench --benchmark_repetitions=5 [--peak_gflops=116]
 #include <algorithm>
@@ -30,6 +31,7 @@
 #include <benchmark/benchmark.h>
 
 #include "ops/gemm/gemm.h"
+#include "runtime/machine.h"
 #include "runtime/threading.h"
 
 #ifdef TESSERA_BENCH_OPENBLAS
@@ -223,7 +225,7 @@ void PrintSummary(const SummaryReporter& r, double peak_per_core) {
 }  // namespace tessera
 
 int main(int argc, char** argv) {
-  double peak = 116;
+  double peak = 0;
   // Our own flag, removed before Google Benchmark parses the rest.
   std::vector<char*> args;
   for (int i = 0; i < argc; ++i) {
@@ -231,6 +233,17 @@ int main(int argc, char** argv) {
       peak = std::atof(argv[i] + 14);
     } else {
       args.push_back(argv[i]);
+    }
+  }
+  if (peak <= 0) {
+    // Measured before any benchmark runs, on a quiet machine this is the
+    // roofline the table's percentages refer to.
+    const auto& info = tessera::runtime::GetMachineInfo();
+    if (info.ok()) {
+      peak = info.value().peak_gflops_1thread;
+      std::printf("FMA peak measured on %s: %.1f GFLOP/s per core\n", info.value().simd_target.c_str(), peak);
+    } else {
+      peak = 116;
     }
   }
   int n = static_cast<int>(args.size());
