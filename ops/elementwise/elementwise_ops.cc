@@ -43,27 +43,6 @@ constexpr double kSigmoidFlops = 27;
 constexpr double kTanhFlops = 28;
 constexpr double kReluFlops = 1;
 
-// Elements of a shape when fully known at this point, else 0 (Cost is meant
-// for concrete shapes; a partial shape must not produce a negative count).
-double KnownElements(const TensorInfo& info) {
-  if (!info.has_shape || !IsStatic(info.shape)) return 0;
-  return static_cast<double>(NumElements(info.shape));
-}
-
-// Checks a tensor handed to Run against what the kernel was built for.
-// The host already validated the node, so a mismatch is a host bug or a
-// misuse through the C API; report it rather than crash.
-Status CheckRunTensor(const char* op, const char* role, const Tensor* t, DType dtype) {
-  if (t == nullptr || (t->data == nullptr && t->NumElements() != 0)) {
-    return Error(StatusCode::kInvalidArgument, op, ": ", role, " is missing");
-  }
-  if (t->dtype != dtype) {
-    return Error(StatusCode::kInvalidArgument, op, ": ", role, " has dtype ", DTypeName(t->dtype), ", expected ",
-                 DTypeName(dtype));
-  }
-  return Status::Ok();
-}
-
 // ---------------------------------------------------------------------------
 // Binary ops.
 

@@ -22,22 +22,6 @@
 namespace tessera::ops {
 namespace {
 
-double KnownElements(const TensorInfo& info) {
-  if (!info.has_shape || !IsStatic(info.shape)) return 0;
-  return static_cast<double>(NumElements(info.shape));
-}
-
-Status CheckRunTensor(const char* op, const char* role, const Tensor* t) {
-  if (t == nullptr || (t->data == nullptr && t->NumElements() != 0)) {
-    return Error(StatusCode::kInvalidArgument, op, ": input '", role, "' is missing");
-  }
-  if (t->dtype != DType::kF32) {
-    return Error(StatusCode::kInvalidArgument, op, ": input '", role, "' has dtype ", DTypeName(t->dtype),
-                 ", expected f32");
-  }
-  return Status::Ok();
-}
-
 // Dims `a` and `b` agree, or one of them is not known yet.
 bool DimsAgree(int64_t a, int64_t b) { return a == kDynamicDim || b == kDynamicDim || a == b; }
 
@@ -174,8 +158,8 @@ class MatMulKernel final : public Kernel {
     const Tensor* a = ctx.input(0);
     const Tensor* b = ctx.input(1);
     Tensor* y = ctx.output(0);
-    TSR_RETURN_IF_ERROR(CheckRunTensor("MatMul", "A", a));
-    TSR_RETURN_IF_ERROR(CheckRunTensor("MatMul", "B", b));
+    TSR_RETURN_IF_ERROR(CheckRunTensor("MatMul", "input 'A'", a, DType::kF32));
+    TSR_RETURN_IF_ERROR(CheckRunTensor("MatMul", "input 'B'", b, DType::kF32));
     if (y == nullptr) return Error(StatusCode::kInvalidArgument, "MatMul: output 'Y' is missing");
     TSR_ASSIGN_OR_RETURN(const MatMulDims d, SplitMatMul(a->shape, b->shape));
     TSR_ASSIGN_OR_RETURN(const Shape out_shape, MatMulOutputShape(a->shape, b->shape));
@@ -361,9 +345,9 @@ class GemmKernel final : public Kernel {
     const Tensor* b = ctx.input(1);
     const Tensor* c = ctx.input(2);
     Tensor* y = ctx.output(0);
-    TSR_RETURN_IF_ERROR(CheckRunTensor("Gemm", "A", a));
-    TSR_RETURN_IF_ERROR(CheckRunTensor("Gemm", "B", b));
-    if (c != nullptr) TSR_RETURN_IF_ERROR(CheckRunTensor("Gemm", "C", c));
+    TSR_RETURN_IF_ERROR(CheckRunTensor("Gemm", "input 'A'", a, DType::kF32));
+    TSR_RETURN_IF_ERROR(CheckRunTensor("Gemm", "input 'B'", b, DType::kF32));
+    if (c != nullptr) TSR_RETURN_IF_ERROR(CheckRunTensor("Gemm", "input 'C'", c, DType::kF32));
     if (y == nullptr) return Error(StatusCode::kInvalidArgument, "Gemm: output 'Y' is missing");
     TSR_ASSIGN_OR_RETURN(const GemmDims d, GemmDimsOf(a->shape, b->shape, attrs_));
     if (y->shape != Shape{d.m, d.n}) {

@@ -48,22 +48,6 @@ constexpr double kGeluErfFlops = 121;
 constexpr double kGeluTanhFlops = 33;
 constexpr double kPowFlops = 62;
 
-double KnownElements(const TensorInfo& info) {
-  if (!info.has_shape || !IsStatic(info.shape)) return 0;
-  return static_cast<double>(NumElements(info.shape));
-}
-
-Status CheckRunTensor(const char* op, const char* role, const Tensor* t, DType dtype) {
-  if (t == nullptr || (t->data == nullptr && t->NumElements() != 0)) {
-    return Error(StatusCode::kInvalidArgument, op, ": ", role, " is missing");
-  }
-  if (dtype != DType::kUnknown && t->dtype != dtype) {
-    return Error(StatusCode::kInvalidArgument, op, ": ", role, " has dtype ", DTypeName(t->dtype), ", expected ",
-                 DTypeName(dtype));
-  }
-  return Status::Ok();
-}
-
 // ---------------------------------------------------------------------------
 // Unary ops.
 

@@ -45,7 +45,7 @@ int64_t GrainFor(int64_t unit_elements) {
 }
 
 Status CheckF32(const char* op, const std::string& role, const Tensor* t) {
-  return shape::CheckRunTensor(op, role, t, DType::kF32);
+  return ::tessera::CheckRunTensor(op, role, t, DType::kF32);
 }
 
 // ---------------------------------------------------------------------------

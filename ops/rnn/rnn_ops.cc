@@ -302,11 +302,6 @@ Status InferRecurrent(OpContext& ctx, CellKind kind) {
   return Status::Ok();
 }
 
-double KnownElements(const TensorInfo& info) {
-  if (!info.has_shape || !IsStatic(info.shape)) return 0;
-  return static_cast<double>(NumElements(info.shape));
-}
-
 OpCost RecurrentCost(const OpContext& ctx, CellKind kind) {
   OpCost cost;
   StatusOr<RnnConfig> cfg = ReadConfig(*ctx.attrs, kind);

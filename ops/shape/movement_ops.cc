@@ -28,7 +28,6 @@
 namespace tessera::ops {
 namespace {
 
-using shape::CheckRunTensor;
 using shape::CopyGrain;
 using shape::KnownInts;
 using shape::NormalizeAxes;

@@ -39,7 +39,6 @@
 namespace tessera::ops {
 namespace {
 
-using shape::CheckRunTensor;
 using shape::CopyGrain;
 using shape::KnownInts;
 using shape::NormalizeAxes;

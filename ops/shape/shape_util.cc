@@ -40,17 +40,6 @@ StatusOr<std::vector<int64_t>> NormalizeAxes(const std::vector<int64_t>& axes, i
   return out;
 }
 
-Status CheckRunTensor(const char* op, const std::string& role, const Tensor* t, DType dtype) {
-  if (t == nullptr || (t->data == nullptr && t->NumElements() != 0)) {
-    return Error(StatusCode::kInvalidArgument, op, ": ", role, " is missing");
-  }
-  if (dtype != DType::kUnknown && t->dtype != dtype) {
-    return Error(StatusCode::kInvalidArgument, op, ": ", role, " has dtype ", DTypeName(t->dtype), ", expected ",
-                 DTypeName(dtype));
-  }
-  return Status::Ok();
-}
-
 bool KnownInts(const OpContext& ctx, size_t i, std::vector<int64_t>* values) {
   const Tensor* t = ctx.constant(i);
   if (t == nullptr || (t->dtype != DType::kI64 && t->dtype != DType::kI32)) return false;

@@ -30,10 +30,6 @@ StatusOr<int64_t> NormalizeAxis(int64_t axis, int64_t rank, const std::string& w
 StatusOr<std::vector<int64_t>> NormalizeAxes(const std::vector<int64_t>& axes, int64_t rank,
                                              const std::string& what);
 
-// Checks a tensor handed to Run: present (with data unless empty) and, when
-// `dtype` is not kUnknown, of that dtype. `role` is e.g. "input 'data'".
-Status CheckRunTensor(const char* op, const std::string& role, const Tensor* t, DType dtype = DType::kUnknown);
-
 // The known value of input `i` as integers, or nullptr-equivalent false.
 bool KnownInts(const OpContext& ctx, size_t i, std::vector<int64_t>* values);
 

@@ -5,6 +5,22 @@
 
 namespace tessera {
 
+double KnownElements(const TensorInfo& info) {
+  if (!info.has_shape || !IsStatic(info.shape)) return 0;
+  return static_cast<double>(NumElements(info.shape));
+}
+
+Status CheckRunTensor(const char* op, const std::string& role, const Tensor* t, DType dtype) {
+  if (t == nullptr || (t->data == nullptr && t->NumElements() != 0)) {
+    return Error(StatusCode::kInvalidArgument, op, ": ", role, " is missing");
+  }
+  if (dtype != DType::kUnknown && t->dtype != dtype) {
+    return Error(StatusCode::kInvalidArgument, op, ": ", role, " has dtype ", DTypeName(t->dtype), ", expected ",
+                 DTypeName(dtype));
+  }
+  return Status::Ok();
+}
+
 OpCost DefaultCost(const OpContext& ctx) {
   OpCost cost;
   for (const TensorInfo* in : ctx.inputs) {

@@ -136,6 +136,16 @@ struct OpCost {
 // movement ops. Requires static shapes.
 OpCost DefaultCost(const OpContext& ctx);
 
+// Elements of a tensor when its shape is fully known, else 0: what a Cost
+// function counts for a shape that is still partly dynamic.
+double KnownElements(const TensorInfo& info);
+
+// Checks a tensor handed to Kernel::Run: present (with data unless empty)
+// and, when `dtype` is not kUnknown, of that dtype. The host validated the
+// node, so a failure means a host bug or a misuse through the C API; it is
+// reported, never crashed on. `role` is e.g. "input 'A'".
+Status CheckRunTensor(const char* op, const std::string& role, const Tensor* t, DType dtype = DType::kUnknown);
+
 // Lent by the host to a running kernel. Implemented by the runtime on the
 // session's TBB arena; the same service reaches plugins through the C ABI.
 class ParallelRunner {
