@@ -99,4 +99,75 @@ void BuildLstmClassifier(ModelBuilder& b) {
   b.AddOutput(probs);
 }
 
+void BuildGptTiny(ModelBuilder& b) {
+  using Attr = ModelBuilder::Attr;
+  constexpr int64_t vocab = kGptTinyVocab, d = kGptTinyModel, ff = kGptTinyFf;
+  const float s_d = 1.0f / std::sqrt(static_cast<float>(d));
+  const float s_ff = 1.0f / std::sqrt(static_cast<float>(ff));
+
+  b.SetProducer("tessera models/make_example_models");
+  b.SetMetadata("name", "gpt_tiny");
+  b.SetMetadata("description",
+                "2-layer GPT-style decoder (d_model 32, 4 heads, vocab 64) with a KV cache: "
+                "pass zero-length past_* on the first call, then each call's present_* as the next past_*");
+
+  const int ids = b.AddInput("input_ids", TSR_DTYPE_INT64, {"batch", "seq"});
+  const int pos = b.AddInput("position_ids", TSR_DTYPE_INT64, {"batch", "seq"});
+  // Embeddings of magnitude ~1 so that the first LayerNorm sees signal, not
+  // just its epsilon.
+  const int tok_emb = b.AddConstant<float>("tok_emb", {vocab, d}, DeterministicWeights(100, vocab * d, 1.0f));
+  const int pos_emb = b.AddConstant<float>("pos_emb", {kGptTinyMaxPositions, d},
+                                           DeterministicWeights(101, kGptTinyMaxPositions * d, 0.5f));
+  const int te = b.AddNode("Gather", {tok_emb, ids}, {"tok_embedded"}, {Attr::Int("axis", 0)}, "embed/tokens")[0];
+  const int pe = b.AddNode("Gather", {pos_emb, pos}, {"pos_embedded"}, {Attr::Int("axis", 0)}, "embed/positions")[0];
+  int x = b.AddNode("Add", {te, pe}, {"embedded"}, {}, "embed/add")[0];
+
+  // LayerNorm with a gain near 1 and a small bias (not exactly 1 and 0, so
+  // a test would notice if they were ignored).
+  auto layer_norm = [&](const std::string& p, int in, uint64_t seed) {
+    std::vector<float> gain = DeterministicWeights(seed, d, 0.1f);
+    for (float& g : gain) g += 1.0f;
+    const int scale = b.AddConstant<float>(p + "/scale", {d}, gain);
+    const int bias = b.AddConstant<float>(p + "/bias", {d}, DeterministicWeights(seed + 1, d, 0.1f));
+    return b.AddNode("LayerNormalization", {in, scale, bias}, {p + "/out"},
+                     {Attr::Int("axis", -1), Attr::Float("epsilon", 1e-5f)}, p)[0];
+  };
+  auto matmul = [&](const std::string& p, int in, int64_t rows, int64_t cols, uint64_t seed, float scale) {
+    const int w = b.AddConstant<float>(p + "/W", {rows, cols}, DeterministicWeights(seed, rows * cols, scale));
+    return b.AddNode("MatMul", {in, w}, {p + "/out"}, {}, p)[0];
+  };
+
+  std::vector<int> presents;
+  for (int layer = 0; layer < kGptTinyLayers; ++layer) {
+    const std::string p = "layer" + std::to_string(layer);
+    const std::string l = std::to_string(layer);
+    const uint64_t seed = 200 + 20 * static_cast<uint64_t>(layer);
+    const int h = layer_norm(p + "/ln1", x, seed);
+    const int q = matmul(p + "/q", h, d, d, seed + 2, s_d);
+    const int k = matmul(p + "/k", h, d, d, seed + 3, s_d);
+    const int v = matmul(p + "/v", h, d, d, seed + 4, s_d);
+    const std::vector<ModelBuilder::Dim> cache = {"batch", kGptTinyHeads, "past", kGptTinyHeadDim};
+    const int past_k = b.AddInput("past_key_" + l, TSR_DTYPE_FLOAT32, cache);
+    const int past_v = b.AddInput("past_value_" + l, TSR_DTYPE_FLOAT32, cache);
+    const std::vector<int> attn =
+        b.AddNode("Attention", {q, k, v, -1, past_k, past_v}, {p + "/attn/out", "present_key_" + l, "present_value_" + l},
+                  {Attr::Int("num_heads", kGptTinyHeads), Attr::Int("causal", 1)}, p + "/attn", "tessera", 1);
+    const int o = matmul(p + "/attn_proj", attn[0], d, d, seed + 5, s_d);
+    x = b.AddNode("Add", {x, o}, {p + "/attn_residual"}, {}, p + "/attn_residual")[0];
+    const int h2 = layer_norm(p + "/ln2", x, seed + 6);
+    const int up = matmul(p + "/mlp_up", h2, d, ff, seed + 8, s_d);
+    const int act = b.AddNode("Gelu", {up}, {p + "/gelu"}, {}, p + "/gelu")[0];
+    const int down = matmul(p + "/mlp_down", act, ff, d, seed + 9, s_ff);
+    x = b.AddNode("Add", {x, down}, {p + "/mlp_residual"}, {}, p + "/mlp_residual")[0];
+    presents.push_back(attn[1]);
+    presents.push_back(attn[2]);
+  }
+  const int h = layer_norm("final_ln", x, 300);
+  const int w_head = b.AddConstant<float>("head/W", {d, vocab}, DeterministicWeights(302, d * vocab, s_d));
+  const int logits = b.AddTensor("logits", TSR_DTYPE_FLOAT32, {"batch", "seq", vocab});
+  b.AddNodeInto("MatMul", {h, w_head}, {logits}, {}, "head");
+  b.AddOutput(logits);
+  for (int present : presents) b.AddOutput(present);
+}
+
 }  // namespace tessera::models

@@ -39,6 +39,30 @@ inline constexpr int kLstmClassifierHidden = 32;
 inline constexpr int kLstmClassifierClasses = 5;
 void BuildLstmClassifier(ModelBuilder& b);
 
+// gpt_tiny.tess: a 2-layer GPT-style decoder (pre-LayerNorm blocks, GELU
+// MLP, causal tessera.Attention with a KV cache, learned positions). One
+// model serves the prompt and every decoding step: the cache inputs take a
+// zero-length past on the first call.
+//
+//   input_ids [batch, seq] ── Gather(tok_emb) ─┐
+//   position_ids [batch, seq] ── Gather(pos_emb) ┴─ Add ── x
+//   per layer l (past_key_l, past_value_l [batch, 4, past, 8] in;
+//                present_key_l, present_value_l [batch, 4, past + seq, 8] out):
+//     x += MatMul(Attention(MatMul(LN(x), Wq|Wk|Wv), causal, past_l), Wo)
+//     x += MatMul(Gelu(MatMul(LN(x), W1)), W2)
+//   LN(x) ── MatMul(W_head) ── logits [batch, seq, 64]
+//
+// position_ids is an input (not computed from seq) so that a cached step
+// passes the offset of its token, past_len.
+inline constexpr int kGptTinyVocab = 64;
+inline constexpr int kGptTinyModel = 32;
+inline constexpr int kGptTinyHeads = 4;
+inline constexpr int kGptTinyHeadDim = kGptTinyModel / kGptTinyHeads;
+inline constexpr int kGptTinyFf = 4 * kGptTinyModel;
+inline constexpr int kGptTinyLayers = 2;
+inline constexpr int kGptTinyMaxPositions = 64;
+void BuildGptTiny(ModelBuilder& b);
+
 }  // namespace tessera::models
 
 #endif  // TESSERA_MODELS_EXAMPLE_MODELS_H_

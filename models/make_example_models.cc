@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   } kModels[] = {
       {"gated_mlp.tess", tessera::models::BuildGatedMlp},
       {"lstm_classifier.tess", tessera::models::BuildLstmClassifier},
+      {"gpt_tiny.tess", tessera::models::BuildGptTiny},
   };
   for (const auto& model : kModels) {
     tessera::ModelBuilder b;
