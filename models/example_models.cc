@@ -170,4 +170,90 @@ void BuildGptTiny(ModelBuilder& b) {
   for (int present : presents) b.AddOutput(present);
 }
 
+void BuildSeq2SeqAttention(ModelBuilder& b) {
+  using Attr = ModelBuilder::Attr;
+  constexpr int64_t vocab = kSeq2SeqVocab, e = kSeq2SeqEmbed, h = kSeq2SeqHidden, a = kSeq2SeqAttn;
+  const float s_h = 1.0f / std::sqrt(static_cast<float>(h));  // PyTorch's GRU/Linear initialisation
+  const std::vector<Attr> gru_attrs = {Attr::Int("hidden_size", h), Attr::Int("layout", 1)};
+
+  b.SetProducer("tessera models/make_example_models");
+  b.SetMetadata("name", "seq2seq_attention");
+  b.SetMetadata("description",
+                "GRU encoder + one decoder step with additive (Bahdanau) attention: "
+                "log-probs of the next token, the new decoder state and the attention weights");
+
+  const int src = b.AddInput("source_ids", TSR_DTYPE_INT64, {"batch", "src_len"});
+  const int lengths = b.AddInput("src_lengths", TSR_DTYPE_INT64, {"batch"});
+  const int prev_token = b.AddInput("prev_token", TSR_DTYPE_INT64, {"batch"});
+  const int prev_state = b.AddInput("prev_state", TSR_DTYPE_FLOAT32, {"batch", h});
+
+  // clamped = src_len - Relu(src_len - Relu(lengths)), in f32 (exact for
+  // any length below 2^24), then back to i64 for the attention and i32 for
+  // the GRU.
+  const int shape = b.AddNode("Shape", {src}, {"src_shape"}, {}, "lengths/shape")[0];
+  const int one = b.AddConstant<int64_t>("lengths/axis1", {}, {1});
+  const int src_len = b.AddNode("Gather", {shape, one}, {"src_len"}, {Attr::Int("axis", 0)}, "lengths/src_len")[0];
+  const int src_len_f = b.AddNode("Cast", {src_len}, {"src_len_f"}, {Attr::Int("to", TSR_DTYPE_FLOAT32)},
+                                  "lengths/src_len_f")[0];
+  const int len_f = b.AddNode("Cast", {lengths}, {"lengths_f"}, {Attr::Int("to", TSR_DTYPE_FLOAT32)},
+                              "lengths/cast_f")[0];
+  const int len_pos = b.AddNode("Relu", {len_f}, {"lengths_nonneg"}, {}, "lengths/nonneg")[0];
+  const int excess_raw = b.AddNode("Sub", {src_len_f, len_pos}, {"lengths_room"}, {}, "lengths/room")[0];
+  const int room = b.AddNode("Relu", {excess_raw}, {"lengths_room_nonneg"}, {}, "lengths/room_nonneg")[0];
+  const int clamped_f = b.AddNode("Sub", {src_len_f, room}, {"lengths_clamped_f"}, {}, "lengths/clamp")[0];
+  const int clamped = b.AddNode("Cast", {clamped_f}, {"lengths_clamped"}, {Attr::Int("to", TSR_DTYPE_INT64)},
+                                "lengths/cast_i64")[0];
+  const int clamped_i32 = b.AddNode("Cast", {clamped_f}, {"lengths_i32"}, {Attr::Int("to", TSR_DTYPE_INT32)},
+                                    "lengths/cast_i32")[0];
+
+  // Encoder: embeddings -> GRU over the source (batch-major, layout 1).
+  const int src_emb = b.AddConstant<float>("encoder/emb", {vocab, e}, DeterministicWeights(400, vocab * e, 1.0f));
+  const int enc_w = b.AddConstant<float>("encoder/gru/W", {1, 3 * h, e}, DeterministicWeights(401, 3 * h * e, s_h));
+  const int enc_r = b.AddConstant<float>("encoder/gru/R", {1, 3 * h, h}, DeterministicWeights(402, 3 * h * h, s_h));
+  const int enc_b = b.AddConstant<float>("encoder/gru/B", {1, 6 * h}, DeterministicWeights(403, 6 * h, s_h));
+  const int x = b.AddNode("Gather", {src_emb, src}, {"encoder/embedded"}, {Attr::Int("axis", 0)}, "encoder/embed")[0];
+  const int y = b.AddNode("GRU", {x, enc_w, enc_r, enc_b, clamped_i32}, {"encoder/gru/Y"}, gru_attrs, "encoder/gru")[0];
+  // Y [batch, src_len, num_directions = 1, H] -> memory [batch, src_len, H].
+  const int axis2 = b.AddConstant<int64_t>("encoder/squeeze_axes", {1}, {2});
+  const int memory = b.AddNode("Squeeze", {y, axis2}, {"memory"}, {}, "encoder/squeeze")[0];
+  // W1 h_j, once per source sequence (not once per decoder step).
+  const int w1 = b.AddConstant<float>("attention/W1", {h, a}, DeterministicWeights(404, h * a, s_h));
+  const int keys = b.AddNode("MatMul", {memory, w1}, {"keys"}, {}, "encoder/keys")[0];
+
+  // Decoder step: attention on s_{i-1}, then the GRU on [context; y_{i-1}].
+  const int w2 = b.AddConstant<float>("attention/W2", {h, a}, DeterministicWeights(405, h * a, s_h));
+  const int v = b.AddConstant<float>("attention/v", {a}, DeterministicWeights(406, a, 1.0f));
+  const int weights = b.AddTensor("attention", TSR_DTYPE_FLOAT32, {"batch", "src_len"});
+  const int context = b.AddTensor("context");
+  b.AddNodeInto("AdditiveAttention", {memory, prev_state, -1, w2, v, clamped, keys}, {context, weights}, {},
+                "decoder/attention", "tessera", 1);
+  const int tgt_emb = b.AddConstant<float>("decoder/emb", {vocab, e}, DeterministicWeights(407, vocab * e, 1.0f));
+  const int y_prev = b.AddNode("Gather", {tgt_emb, prev_token}, {"decoder/embedded"}, {Attr::Int("axis", 0)},
+                               "decoder/embed")[0];
+  const int dec_in = b.AddNode("Concat", {context, y_prev}, {"decoder/input"}, {Attr::Int("axis", 1)},
+                               "decoder/concat")[0];
+  const int axis1 = b.AddConstant<int64_t>("decoder/unsqueeze_axes", {1}, {1});
+  const int dec_x = b.AddNode("Unsqueeze", {dec_in, axis1}, {"decoder/x"}, {}, "decoder/x")[0];
+  const int dec_h0 = b.AddNode("Unsqueeze", {prev_state, axis1}, {"decoder/h0"}, {}, "decoder/h0")[0];
+  const int dec_w = b.AddConstant<float>("decoder/gru/W", {1, 3 * h, h + e},
+                                         DeterministicWeights(408, 3 * h * (h + e), s_h));
+  const int dec_r = b.AddConstant<float>("decoder/gru/R", {1, 3 * h, h}, DeterministicWeights(409, 3 * h * h, s_h));
+  const int dec_b = b.AddConstant<float>("decoder/gru/B", {1, 6 * h}, DeterministicWeights(410, 6 * h, s_h));
+  const int y_h = b.AddNode("GRU", {dec_x, dec_w, dec_r, dec_b, -1, dec_h0}, {"", "decoder/gru/Y_h"}, gru_attrs,
+                            "decoder/gru")[1];
+  const int state = b.AddTensor("state", TSR_DTYPE_FLOAT32, {"batch", h});
+  b.AddNodeInto("Squeeze", {y_h, axis1}, {state}, {}, "decoder/state");
+  // Output weights of scale 1 rather than 1/sqrt(H): the state is O(0.3),
+  // and untrained logits that small would give a nearly uniform
+  // distribution, which shows little in a demo.
+  const int w_out = b.AddConstant<float>("decoder/out/W", {vocab, h}, DeterministicWeights(411, vocab * h, 1.0f));
+  const int b_out = b.AddConstant<float>("decoder/out/b", {vocab}, DeterministicWeights(412, vocab, s_h));
+  const int logits = b.AddNode("Gemm", {state, w_out, b_out}, {"logits"}, {Attr::Int("transB", 1)}, "decoder/out")[0];
+  const int log_probs = b.AddTensor("log_probs", TSR_DTYPE_FLOAT32, {"batch", vocab});
+  b.AddNodeInto("LogSoftmax", {logits}, {log_probs}, {Attr::Int("axis", -1)}, "decoder/log_softmax");
+  b.AddOutput(log_probs);
+  b.AddOutput(state);
+  b.AddOutput(weights);
+}
+
 }  // namespace tessera::models

@@ -63,6 +63,30 @@ inline constexpr int kGptTinyLayers = 2;
 inline constexpr int kGptTinyMaxPositions = 64;
 void BuildGptTiny(ModelBuilder& b);
 
+// seq2seq_attention.tess: a GRU encoder and one step of a decoder with
+// additive attention (Bahdanau, Cho and Bengio 2015), in one graph so that
+// `tessera run --random-inputs` shows the whole model. The encoder runs on
+// every call here; a decoding loop would run it once and feed `memory` and
+// `keys` to the step (the AdditiveAttention takes W1 h precomputed as keys).
+//
+//   source_ids [batch, src_len] ── Gather(src_emb) ── GRU(layout 1, sequence_lens)
+//     ── Squeeze ── memory [batch, src_len, 32] ── MatMul(W1) ── keys
+//   src_lengths [batch] ── clamped to [0, src_len] ── GRU sequence_lens (i32), attention mask
+//   prev_state [batch, 32] (s_{i-1}) ──┐
+//   memory, keys, src_lengths ── tessera.AdditiveAttention(W2, v) ── context, attention [batch, src_len]
+//   prev_token [batch] ── Gather(tgt_emb) ── Concat(context, ·) ── GRU(1 step, initial_h = s_{i-1})
+//     ── state [batch, 32] ── Gemm(W_out^T, b_out) ── LogSoftmax ── log_probs [batch, 16]
+//
+// src_lengths is clamped in the graph (Cast, Sub, Relu: ONNX has no
+// integer Min) because `tessera run --random-inputs` draws integers in
+// [0, 9] for any src_len; a length of 0 gives zero attention weights and a
+// zero context.
+inline constexpr int kSeq2SeqVocab = 16;  // source and target
+inline constexpr int kSeq2SeqEmbed = 16;
+inline constexpr int kSeq2SeqHidden = 32;  // encoder and decoder GRUs
+inline constexpr int kSeq2SeqAttn = 32;
+void BuildSeq2SeqAttention(ModelBuilder& b);
+
 }  // namespace tessera::models
 
 #endif  // TESSERA_MODELS_EXAMPLE_MODELS_H_

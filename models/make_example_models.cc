@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
       {"gated_mlp.tess", tessera::models::BuildGatedMlp},
       {"lstm_classifier.tess", tessera::models::BuildLstmClassifier},
       {"gpt_tiny.tess", tessera::models::BuildGptTiny},
+      {"seq2seq_attention.tess", tessera::models::BuildSeq2SeqAttention},
   };
   for (const auto& model : kModels) {
     tessera::ModelBuilder b;
