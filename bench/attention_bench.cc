@@ -1,9 +1,9 @@
 // tessera.Attention throughput: the fused op at batch 1, 8 heads, head_dim
 // 64, seq 128 / 512 / 2048 (causal and not), and decode steps (one new
 // token) against a KV cache of 512 and 2048, at 1 and 2 threads; next to
-// Tessera's own unfused path for the same maths (MatMul Q K^T -> Softmax ->
-// MatMul with V, non-causal, K handed over pre-transposed so the unfused
-// side does no transpose), in the same run.
+// Tessera's own unfused path for the same maths (MatMul Q K^T -> [Add causal
+// mask ->] Softmax -> MatMul with V, K handed over pre-transposed so the
+// unfused side does no transpose), in the same run.
 //
 // Each kernel is the registered op's kernel, the object a session runs,
 // inside a ThreadArena of the requested size. FLOPs come from the ops'
@@ -16,6 +16,7 @@
 //
 //   build/bench/attention_bench [--benchmark_repetitions=5] [--peak_gflops=116]
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -138,7 +139,9 @@ void BM_Attention(benchmark::State& state, int64_t q_len, int64_t past, bool cau
 
 // Unfused: S = Q K^T (MatMul, batched over heads), P = Softmax(S * scale
 // folded into Q), Y = P V (MatMul). Q, K^T and V are given in head layout.
-void BM_Unfused(benchmark::State& state, int64_t seq, int threads) {
+// Causal adds the mask the way an exported graph does: S + M (Add, M a
+// [seq, seq] matrix of 0 and -inf broadcast over heads) before the Softmax.
+void BM_Unfused(benchmark::State& state, int64_t seq, bool causal, int threads) {
   std::vector<float> q = RandomVector(kHeads * seq * kHeadDim, 1), kt = RandomVector(kHeads * kHeadDim * seq, 2),
                      v = RandomVector(kHeads * seq * kHeadDim, 3);
   std::vector<float> sc(static_cast<size_t>(kHeads * seq * seq)), pr(sc.size()),
@@ -149,8 +152,14 @@ void BM_Unfused(benchmark::State& state, int64_t seq, int threads) {
   Tensor st{DType::kF32, {1, kHeads, seq, seq}, sc.data()};
   Tensor pt{DType::kF32, {1, kHeads, seq, seq}, pr.data()};
   Tensor yt{DType::kF32, {1, kHeads, seq, kHeadDim}, y.data()};
-  PreparedOp mm1, sm, mm2;
+  std::vector<float> mask(static_cast<size_t>(seq * seq), 0.0f);
+  for (int64_t i = 0; i < seq; ++i) {
+    for (int64_t j = i + 1; j < seq; ++j) mask[static_cast<size_t>(i * seq + j)] = -INFINITY;
+  }
+  Tensor mt{DType::kF32, {seq, seq}, mask.data()};
+  PreparedOp mm1, add, sm, mm2;
   Status s = Prepare(mm1, "", "MatMul", 13, {&qt, &ktt}, 1);
+  if (s.ok() && causal) s = Prepare(add, "", "Add", 14, {&st, &mt}, 1);
   if (s.ok()) s = Prepare(sm, "", "Softmax", 13, {&st}, 1);
   if (s.ok()) s = Prepare(mm2, "", "MatMul", 13, {&pt, &vt}, 1);
   if (!s.ok()) {
@@ -162,17 +171,20 @@ void BM_Unfused(benchmark::State& state, int64_t seq, int threads) {
   arena.Execute([&] {
     for (auto _ : state) {
       KernelContext c1({&qt, &ktt}, {&st}, &runner);
-      KernelContext c2({&st}, {&pt}, &runner);
-      KernelContext c3({&pt, &vt}, {&yt}, &runner);
-      if (!mm1.kernel->Run(c1).ok() || !sm.kernel->Run(c2).ok() || !mm2.kernel->Run(c3).ok()) {
-        state.SkipWithError("Run failed");
-      }
+      // Causal: S + M written into P, then Softmax(P) back into S.
+      KernelContext c_add({&st, &mt}, {&pt}, &runner);
+      KernelContext c2({causal ? &pt : &st}, {causal ? &st : &pt}, &runner);
+      KernelContext c3({causal ? &st : &pt, &vt}, {&yt}, &runner);
+      bool ok = mm1.kernel->Run(c1).ok();
+      if (ok && causal) ok = add.kernel->Run(c_add).ok();
+      if (ok) ok = sm.kernel->Run(c2).ok() && mm2.kernel->Run(c3).ok();
+      if (!ok) state.SkipWithError("Run failed");
       benchmark::DoNotOptimize(y.data());
       benchmark::ClobberMemory();
     }
   });
-  SetCounters(state, mm1.cost.flops + sm.cost.flops + mm2.cost.flops, 2.0 * static_cast<double>(sc.size()) * 4,
-              threads);
+  SetCounters(state, mm1.cost.flops + (causal ? add.cost.flops : 0.0) + sm.cost.flops + mm2.cost.flops,
+              2.0 * static_cast<double>(sc.size()) * 4, threads);
 }
 
 void RegisterAll() {
@@ -186,10 +198,14 @@ void RegisterAll() {
             ->UseRealTime()
             ->Unit(benchmark::kMillisecond);
       }
-      benchmark::RegisterBenchmark(("Unfused_MatMul_Softmax_MatMul/seq:" + std::to_string(seq) + "/full" + t).c_str(),
-                                   [=](benchmark::State& st) { BM_Unfused(st, seq, threads); })
-          ->UseRealTime()
-          ->Unit(benchmark::kMillisecond);
+      for (bool causal : {false, true}) {
+        benchmark::RegisterBenchmark(("Unfused_MatMul_Softmax_MatMul/seq:" + std::to_string(seq) +
+                                      (causal ? "/causal" : "/full") + t)
+                                         .c_str(),
+                                     [=](benchmark::State& st) { BM_Unfused(st, seq, causal, threads); })
+            ->UseRealTime()
+            ->Unit(benchmark::kMillisecond);
+      }
     }
     for (int64_t cache : {512, 2048}) {
       benchmark::RegisterBenchmark(("Attention_decode/cache:" + std::to_string(cache) + t).c_str(),
