@@ -95,14 +95,18 @@ inline constexpr int64_t kGemmKc = 256;
 inline constexpr int64_t kGemmMaxTileRows = 12;
 
 // Panels per task: as wide as 16 panels (512 columns on AVX-512), so each
-// packed A block is reused across many panels (packing costs ~1/width of the
-// FMAs), but narrower when that would leave fewer than 16 tasks to share
-// among threads (small M). Any split gives the same bits: a task always
+// packed A block is reused across many panels, but narrower when that would
+// leave fewer than 16 tasks to share among threads (small M). Not below 4
+// panels: a task packs its A block once, and packing one element costs
+// about as much as the 2 * columns FLOPs it feeds, so a one-panel task
+// would spend a third of its time packing. GEMV (M = 1) packs nothing and
+// may go down to one panel. Any split gives the same bits: a task always
 // computes its outputs whole.
 inline int64_t GemmPanelsPerTask(int64_t m, int64_t panels) {
   const int64_t row_blocks = (m + kGemmMc - 1) / kGemmMc;
+  const int64_t narrowest = m == 1 ? 1 : 4;
   int64_t per_task = 16;
-  while (per_task > 1 && row_blocks * ((panels + per_task - 1) / per_task) < 16) per_task /= 2;
+  while (per_task > narrowest && row_blocks * ((panels + per_task - 1) / per_task) < 16) per_task /= 2;
   return per_task;
 }
 
