@@ -8,7 +8,8 @@ std::vector<int64_t> ReadInts(const Tensor& t) {
   const int64_t n = t.NumElements();
   std::vector<int64_t> values(static_cast<size_t>(n));
   if (t.dtype == DType::kI64) {
-    std::memcpy(values.data(), t.data, static_cast<size_t>(n) * sizeof(int64_t));
+    // memcpy must not see the null pointers of an empty tensor and vector.
+    if (n > 0) std::memcpy(values.data(), t.data, static_cast<size_t>(n) * sizeof(int64_t));
   } else {
     const int32_t* p = t.data_as<int32_t>();
     for (int64_t i = 0; i < n; ++i) values[static_cast<size_t>(i)] = p[i];

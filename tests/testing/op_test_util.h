@@ -55,7 +55,7 @@ namespace tessera::testing {
 template <typename T>
 OwnedTensor FromVector(const Shape& shape, const std::vector<T>& values) {
   OwnedTensor t = MakeTensor(DTypeOf<T>::value, shape);
-  std::memcpy(t.view.data, values.data(), values.size() * sizeof(T));
+  if (!values.empty()) std::memcpy(t.view.data, values.data(), values.size() * sizeof(T));
   return t;
 }
 }  // namespace tessera::testing
