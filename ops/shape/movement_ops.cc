@@ -32,20 +32,10 @@ using shape::CopyGrain;
 using shape::KnownInts;
 using shape::NormalizeAxes;
 using shape::NormalizeAxis;
+using shape::Param;
 using shape::Product;
 using shape::ReadInts;
 using shape::SetOutput;
-
-ParamDef Param(const char* name, ParamDef::Presence presence = ParamDef::Presence::kRequired,
-               std::vector<DType> dtypes = {}, const char* type_var = "", bool needs_value = false) {
-  ParamDef p;
-  p.name = name;
-  p.presence = presence;
-  p.dtypes = std::move(dtypes);
-  p.type_var = type_var;
-  p.needs_value = needs_value;
-  return p;
-}
 
 const std::vector<DType> kIndexTypes = {DType::kI32, DType::kI64};
 

@@ -1,8 +1,20 @@
 #include "ops/shape/shape_util.h"
 
 #include <cstring>
+#include <utility>
 
 namespace tessera::ops::shape {
+
+ParamDef Param(const char* name, ParamDef::Presence presence, std::vector<DType> dtypes, const char* type_var,
+               bool needs_value) {
+  ParamDef p;
+  p.name = name;
+  p.presence = presence;
+  p.dtypes = std::move(dtypes);
+  p.type_var = type_var;
+  p.needs_value = needs_value;
+  return p;
+}
 
 std::vector<int64_t> ReadInts(const Tensor& t) {
   const int64_t n = t.NumElements();

@@ -22,6 +22,11 @@ inline constexpr int64_t kCopyGrainBytes = 64 * 1024;
 // The integers of an i32 or i64 tensor (any shape, flattened).
 std::vector<int64_t> ReadInts(const Tensor& t);
 
+// A ParamDef in one line (ParamDef has no constructor): the declarations of
+// the shape ops list many params with `needs_value` set.
+ParamDef Param(const char* name, ParamDef::Presence presence = ParamDef::Presence::kRequired,
+               std::vector<DType> dtypes = {}, const char* type_var = "", bool needs_value = false);
+
 // `axis` in [-rank, rank-1] mapped to [0, rank), or an error naming `what`
 // (e.g. "attribute 'axis'") with the valid range.
 StatusOr<int64_t> NormalizeAxis(int64_t axis, int64_t rank, const std::string& what);
