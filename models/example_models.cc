@@ -256,4 +256,14 @@ void BuildSeq2SeqAttention(ModelBuilder& b) {
   b.AddOutput(weights);
 }
 
+const std::vector<ExampleModel>& ExampleModels() {
+  static const std::vector<ExampleModel> models = {
+      {"gated_mlp.tess", BuildGatedMlp},
+      {"lstm_classifier.tess", BuildLstmClassifier},
+      {"gpt_tiny.tess", BuildGptTiny},
+      {"seq2seq_attention.tess", BuildSeq2SeqAttention},
+  };
+  return models;
+}
+
 }  // namespace tessera::models

@@ -87,6 +87,15 @@ inline constexpr int kSeq2SeqHidden = 32;  // encoder and decoder GRUs
 inline constexpr int kSeq2SeqAttn = 32;
 void BuildSeq2SeqAttention(ModelBuilder& b);
 
+// Every bundled model: the file under models/ and the function that builds
+// it. make_example_models writes them all; a test checks each committed file
+// is what its function builds, byte for byte.
+struct ExampleModel {
+  const char* file;
+  void (*build)(ModelBuilder&);
+};
+const std::vector<ExampleModel>& ExampleModels();
+
 }  // namespace tessera::models
 
 #endif  // TESSERA_MODELS_EXAMPLE_MODELS_H_

@@ -7,16 +7,7 @@
 
 int main(int argc, char** argv) {
   const std::string dir = argc > 1 ? argv[1] : ".";
-  const struct {
-    const char* file;
-    void (*build)(tessera::ModelBuilder&);
-  } kModels[] = {
-      {"gated_mlp.tess", tessera::models::BuildGatedMlp},
-      {"lstm_classifier.tess", tessera::models::BuildLstmClassifier},
-      {"gpt_tiny.tess", tessera::models::BuildGptTiny},
-      {"seq2seq_attention.tess", tessera::models::BuildSeq2SeqAttention},
-  };
-  for (const auto& model : kModels) {
+  for (const tessera::models::ExampleModel& model : tessera::models::ExampleModels()) {
     tessera::ModelBuilder b;
     model.build(b);
     std::string error;

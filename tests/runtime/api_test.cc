@@ -92,15 +92,18 @@ TEST(ApiTest, OneAndTwoThreadsBitwiseEqual) {
   EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0);
 }
 
-TEST(ApiTest, RegeneratedModelIsByteIdentical) {
-  tessera::ModelBuilder b;
-  tessera::models::BuildGatedMlp(b);
-  std::vector<uint8_t> bytes;
-  std::string error;
-  ASSERT_TRUE(b.Finish(&bytes, &error)) << error;
-  std::ifstream file(kModelPath, std::ios::binary);
-  const std::vector<uint8_t> committed((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  EXPECT_EQ(bytes, committed) << "models/gated_mlp.tess is stale: run `cmake --build build --target regenerate_models`";
+TEST(ApiTest, EveryBundledModelIsRegeneratedByteIdentical) {
+  for (const tessera::models::ExampleModel& model : tessera::models::ExampleModels()) {
+    tessera::ModelBuilder b;
+    model.build(b);
+    std::vector<uint8_t> bytes;
+    std::string error;
+    ASSERT_TRUE(b.Finish(&bytes, &error)) << model.file << ": " << error;
+    std::ifstream file(std::string(TESSERA_SOURCE_DIR) + "/models/" + model.file, std::ios::binary);
+    const std::vector<uint8_t> committed((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(bytes, committed) << "models/" << model.file
+                                << " is stale: run `cmake --build build --target regenerate_models`";
+  }
 }
 
 TEST(ApiTest, HandWrittenJsonModelRuns) {
