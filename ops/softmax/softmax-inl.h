@@ -59,13 +59,12 @@ namespace tessera::ops {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-// Softmax of one contiguous row of n >= 1 elements. in == out is allowed.
-HWY_INLINE void SoftmaxRowF32(const float* in, float* out, size_t n) {
+// The maximum of n >= 1 contiguous floats (two vector accumulators; max is
+// exact, so the order does not matter).
+HWY_INLINE float RowMaxF32(const float* in, size_t n) {
   const hn::ScalableTag<float> d;
   const hn::CappedTag<float, 1> d1;
   const size_t lanes = hn::Lanes(d);
-
-  // Pass 1: the row maximum.
   auto max0 = hn::Set(d, -std::numeric_limits<float>::infinity());
   auto max1 = max0;
   size_t i = 0;
@@ -76,7 +75,39 @@ HWY_INLINE void SoftmaxRowF32(const float* in, float* out, size_t n) {
   for (; i + lanes <= n; i += lanes) max0 = hn::Max(max0, hn::LoadU(d, in + i));
   auto max_1lane = hn::Set(d1, hn::GetLane(hn::MaxOfLanes(d, hn::Max(max0, max1))));
   for (; i < n; ++i) max_1lane = hn::Max(max_1lane, hn::LoadU(d1, in + i));
-  const float row_max = hn::GetLane(max_1lane);
+  return hn::GetLane(max_1lane);
+}
+
+// col_max[j] = max over the axis of column j, for `width` columns of a
+// strided unit (layout as SoftmaxColumnsF32); col_max is 64-byte aligned.
+HWY_INLINE void ColumnMaxF32(const float* in, size_t axis_len, size_t stride, size_t width,
+                             float* HWY_RESTRICT col_max) {
+  const hn::ScalableTag<float> d;
+  const hn::CappedTag<float, 1> d1;
+  const size_t lanes = hn::Lanes(d);
+  size_t j = 0;
+  for (; j + lanes <= width; j += lanes) hn::Store(hn::LoadU(d, in + j), d, col_max + j);
+  for (; j < width; ++j) hn::StoreU(hn::LoadU(d1, in + j), d1, col_max + j);
+  for (size_t a = 1; a < axis_len; ++a) {
+    const float* row = in + a * stride;
+    for (j = 0; j + lanes <= width; j += lanes) {
+      hn::Store(hn::Max(hn::Load(d, col_max + j), hn::LoadU(d, row + j)), d, col_max + j);
+    }
+    for (; j < width; ++j) {
+      hn::StoreU(hn::Max(hn::LoadU(d1, col_max + j), hn::LoadU(d1, row + j)), d1, col_max + j);
+    }
+  }
+}
+
+// Softmax of one contiguous row of n >= 1 elements. in == out is allowed.
+HWY_INLINE void SoftmaxRowF32(const float* in, float* out, size_t n) {
+  const hn::ScalableTag<float> d;
+  const hn::CappedTag<float, 1> d1;
+  const size_t lanes = hn::Lanes(d);
+
+  // Pass 1: the row maximum.
+  const float row_max = RowMaxF32(in, n);
+  size_t i = 0;
 
   // Pass 2: e = exp(x - max), stored, and summed.
   const auto vmax = hn::Set(d, row_max);
@@ -132,18 +163,8 @@ HWY_INLINE void SoftmaxColumnsF32(const float* in, float* out, size_t axis_len, 
   HWY_ALIGN float col_sum[kSoftmaxColumnBlock];
 
   // Pass 1: column maxima, starting from row 0.
+  ColumnMaxF32(in, axis_len, stride, width, col_max);
   size_t j = 0;
-  for (; j + lanes <= width; j += lanes) hn::Store(hn::LoadU(d, in + j), d, col_max + j);
-  for (; j < width; ++j) hn::StoreU(hn::LoadU(d1, in + j), d1, col_max + j);
-  for (size_t a = 1; a < axis_len; ++a) {
-    const float* row = in + a * stride;
-    for (j = 0; j + lanes <= width; j += lanes) {
-      hn::Store(hn::Max(hn::Load(d, col_max + j), hn::LoadU(d, row + j)), d, col_max + j);
-    }
-    for (; j < width; ++j) {
-      hn::StoreU(hn::Max(hn::LoadU(d1, col_max + j), hn::LoadU(d1, row + j)), d1, col_max + j);
-    }
-  }
 
   // Pass 2: e = exp(x - max), stored, and summed down each column.
   for (j = 0; j + lanes <= width; j += lanes) hn::Store(hn::Zero(d), d, col_sum + j);
@@ -202,12 +223,8 @@ HWY_INLINE void LogSoftmaxRowF32(const float* in, float* out, size_t n) {
   const hn::CappedTag<float, 1> d1;
   const size_t lanes = hn::Lanes(d);
 
-  auto max0 = hn::Set(d, -std::numeric_limits<float>::infinity());
+  const float row_max = RowMaxF32(in, n);
   size_t i = 0;
-  for (; i + lanes <= n; i += lanes) max0 = hn::Max(max0, hn::LoadU(d, in + i));
-  auto max_1lane = hn::Set(d1, hn::GetLane(hn::MaxOfLanes(d, max0)));
-  for (; i < n; ++i) max_1lane = hn::Max(max_1lane, hn::LoadU(d1, in + i));
-  const float row_max = hn::GetLane(max_1lane);
 
   const auto vmax = hn::Set(d, row_max);
   auto sum0 = hn::Zero(d);
@@ -248,18 +265,8 @@ HWY_INLINE void LogSoftmaxColumnsF32(const float* in, float* out, size_t axis_le
   HWY_ALIGN float col_max[kSoftmaxColumnBlock];
   HWY_ALIGN float col_sum[kSoftmaxColumnBlock];
 
+  ColumnMaxF32(in, axis_len, stride, width, col_max);
   size_t j = 0;
-  for (; j + lanes <= width; j += lanes) hn::Store(hn::LoadU(d, in + j), d, col_max + j);
-  for (; j < width; ++j) hn::StoreU(hn::LoadU(d1, in + j), d1, col_max + j);
-  for (size_t a = 1; a < axis_len; ++a) {
-    const float* row = in + a * stride;
-    for (j = 0; j + lanes <= width; j += lanes) {
-      hn::Store(hn::Max(hn::Load(d, col_max + j), hn::LoadU(d, row + j)), d, col_max + j);
-    }
-    for (; j < width; ++j) {
-      hn::StoreU(hn::Max(hn::LoadU(d1, col_max + j), hn::LoadU(d1, row + j)), d1, col_max + j);
-    }
-  }
 
   for (j = 0; j < width; ++j) col_sum[j] = 0.0f;
   for (size_t a = 0; a < axis_len; ++a) {
