@@ -2,6 +2,8 @@
 // exception: nothing but a TsrStatus crosses this boundary.
 #include "tessera/tessera.h"
 
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -9,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "graph/onnx/onnx_importer.h"
 #include "runtime/machine.h"
 #include "runtime/model.h"
 #include "runtime/session.h"
@@ -113,6 +116,18 @@ TsrModel* WrapModel(std::shared_ptr<const tessera::runtime::Model> model) {
   }
   wrapped->model = std::move(model);
   return wrapped.release();
+}
+
+// Writes `bytes` to `path` (replaced if it exists).
+Status WriteFile(const std::string& path, const std::vector<uint8_t>& bytes) {
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr) {
+    return Status(StatusCode::kIoError, path + ": cannot open for writing: " + std::strerror(errno));
+  }
+  const bool written = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+  const bool closed = std::fclose(f) == 0;
+  if (!written || !closed) return Status(StatusCode::kIoError, path + ": write failed");
+  return Status::Ok();
 }
 
 TsrStatus* GetValueInfo(const TsrModel* model, size_t index, bool input, TsrValueInfo* out) {
@@ -257,6 +272,46 @@ TsrStatus* TsrModelLoadFromBuffer(const void* data, size_t size, const TsrModelO
 }
 
 void TsrModelRelease(TsrModel* model) { delete model; }
+
+TsrStatus* TsrModelLoadOnnx(const char* path, const TsrModelOptions* options, TsrModel** out) {
+  return Guard([&]() -> TsrStatus* {
+    if (out == nullptr) return NullArgument("TsrModelLoadOnnx", "out");
+    *out = nullptr;
+    if (path == nullptr) return NullArgument("TsrModelLoadOnnx", "path");
+    const tessera::runtime::ModelOptions defaults;
+    auto model = tessera::runtime::Model::LoadFromOnnxFile(path, options != nullptr ? options->options : defaults);
+    if (!model.ok()) return MakeStatus(model.status());
+    *out = WrapModel(std::move(model).value());
+    return nullptr;
+  });
+}
+
+TsrStatus* TsrModelLoadOnnxFromBuffer(const void* data, size_t size, const TsrModelOptions* options, TsrModel** out) {
+  return Guard([&]() -> TsrStatus* {
+    if (out == nullptr) return NullArgument("TsrModelLoadOnnxFromBuffer", "out");
+    *out = nullptr;
+    if (data == nullptr && size > 0) return NullArgument("TsrModelLoadOnnxFromBuffer", "data");
+    const tessera::runtime::ModelOptions defaults;
+    auto model = tessera::runtime::Model::LoadFromOnnxBuffer(data, size,
+                                                             options != nullptr ? options->options : defaults);
+    if (!model.ok()) return MakeStatus(model.status());
+    *out = WrapModel(std::move(model).value());
+    return nullptr;
+  });
+}
+
+TsrStatus* TsrConvertOnnxFile(const char* onnx_path, const char* tess_path, const TsrModelOptions* options) {
+  return Guard([&]() -> TsrStatus* {
+    if (onnx_path == nullptr) return NullArgument("TsrConvertOnnxFile", "onnx_path");
+    if (tess_path == nullptr || tess_path[0] == '\0') return NullArgument("TsrConvertOnnxFile", "tess_path");
+    const tessera::runtime::ModelOptions defaults;
+    auto tess = tessera::runtime::ConvertOnnxFile(onnx_path, options != nullptr ? options->options : defaults);
+    if (!tess.ok()) return MakeStatus(tess.status());
+    return MakeStatus(WriteFile(tess_path, *tess));
+  });
+}
+
+int32_t TsrOnnxImportAvailable(void) { return tessera::graph::OnnxImportAvailable() ? 1 : 0; }
 
 size_t TsrModelGetInputCount(const TsrModel* m) { return m == nullptr ? 0 : m->model->graph().inputs.size(); }
 size_t TsrModelGetOutputCount(const TsrModel* m) { return m == nullptr ? 0 : m->model->graph().outputs.size(); }

@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "graph/onnx/onnx_importer.h"
 #include "graph/shape_inference.h"
 #include "runtime/plugin_loader.h"
 
@@ -66,15 +67,55 @@ StatusOr<std::shared_ptr<const Model>> Model::LoadFromFile(const std::string& pa
 }
 
 StatusOr<std::shared_ptr<const Model>> Model::LoadFromBuffer(const void* data, size_t size,
-                                                            const ModelOptions& options) {
+                                                            const ModelOptions& options,
+                                                            const std::string& source_name) {
   graph::LoadOptions load = options.load;
   TSR_ASSIGN_OR_RETURN(std::shared_ptr<const PluginSet> plugins, LoadPlugins(options, &load));
-  auto graph = graph::LoadGraphFromBuffer(data, size, load);
+  auto graph = graph::LoadGraphFromBuffer(data, size, load, source_name);
   if (!graph.ok()) return AddPluginHint(graph.status(), plugins.get());
   std::shared_ptr<Model> model(new Model(std::move(graph).value()));
   model->plugins_ = std::move(plugins);
-  TSR_RETURN_IF_ERROR(model->CreateKernels().WithContext("<buffer>"));
+  TSR_RETURN_IF_ERROR(model->CreateKernels().WithContext(source_name));
   return std::shared_ptr<const Model>(std::move(model));
+}
+
+namespace {
+
+// Converts ONNX bytes with the ops of the built-ins and of the plugins that
+// `options` names (loaded here for the check, and again by the load).
+StatusOr<std::vector<uint8_t>> ConvertOnnx(const void* data, size_t size, const std::string& source,
+                                           const ModelOptions& options) {
+  graph::LoadOptions load = options.load;
+  TSR_ASSIGN_OR_RETURN(std::shared_ptr<const PluginSet> plugins, LoadPlugins(options, &load));
+  graph::OnnxImportOptions import;
+  import.registry = load.registry;
+  import.source_name = source;
+  return graph::ConvertOnnxToTess(data, size, import);
+}
+
+}  // namespace
+
+StatusOr<std::shared_ptr<const Model>> Model::LoadFromOnnxFile(const std::string& path,
+                                                              const ModelOptions& options) {
+  TSR_ASSIGN_OR_RETURN(std::vector<uint8_t> onnx, graph::ReadOnnxFile(path));
+  TSR_ASSIGN_OR_RETURN(std::vector<uint8_t> tess, ConvertOnnx(onnx.data(), onnx.size(), path, options));
+  return Model::LoadFromBuffer(tess.data(), tess.size(), options, path);
+}
+
+StatusOr<std::shared_ptr<const Model>> Model::LoadFromOnnxBuffer(const void* data, size_t size,
+                                                                const ModelOptions& options) {
+  const std::string source = "<onnx buffer>";
+  TSR_ASSIGN_OR_RETURN(std::vector<uint8_t> tess, ConvertOnnx(data, size, source, options));
+  return Model::LoadFromBuffer(tess.data(), tess.size(), options, source);
+}
+
+StatusOr<std::vector<uint8_t>> ConvertOnnxFile(const std::string& path, const ModelOptions& options) {
+  TSR_ASSIGN_OR_RETURN(std::vector<uint8_t> onnx, graph::ReadOnnxFile(path));
+  TSR_ASSIGN_OR_RETURN(std::vector<uint8_t> tess, ConvertOnnx(onnx.data(), onnx.size(), path, options));
+  // Graph optimizations (issue 8) are applied when the .tess is loaded, so
+  // the converted file keeps the ONNX graph as exported.
+  TSR_RETURN_IF_ERROR(Model::LoadFromBuffer(tess.data(), tess.size(), options, path).status());
+  return tess;
 }
 
 StatusOr<std::vector<TensorInfo>> Model::InferStaticShapes(const std::vector<Shape>& input_shapes) const {

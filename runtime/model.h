@@ -29,8 +29,17 @@ struct ModelOptions {
 class Model {
  public:
   static StatusOr<std::shared_ptr<const Model>> LoadFromFile(const std::string& path, const ModelOptions& options);
+  // `source_name` names the model in messages.
   static StatusOr<std::shared_ptr<const Model>> LoadFromBuffer(const void* data, size_t size,
-                                                               const ModelOptions& options);
+                                                               const ModelOptions& options,
+                                                               const std::string& source_name = "<buffer>");
+  // An ONNX model (.onnx), converted in memory (graph/onnx/onnx_importer.h)
+  // and then loaded like a .tess file. Its ops are checked against the
+  // built-ins plus the plugins `options` loads.
+  static StatusOr<std::shared_ptr<const Model>> LoadFromOnnxFile(const std::string& path,
+                                                                 const ModelOptions& options);
+  static StatusOr<std::shared_ptr<const Model>> LoadFromOnnxBuffer(const void* data, size_t size,
+                                                                   const ModelOptions& options);
 
   const graph::Graph& graph() const { return *graph_; }
   const Kernel& kernel(size_t node) const { return *kernels_[node]; }
@@ -56,6 +65,12 @@ class Model {
   std::vector<std::unique_ptr<Kernel>> kernels_;
   graph::Reachability reachability_;
 };
+
+// Converts an ONNX model file to .tess bytes, with the ops of the built-ins
+// and the plugins `options` loads, and checks the result by loading it
+// (shape inference and kernel creation included): a model that converts
+// also loads.
+StatusOr<std::vector<uint8_t>> ConvertOnnxFile(const std::string& path, const ModelOptions& options);
 
 }  // namespace tessera::runtime
 

@@ -145,8 +145,18 @@ void CheckDimNames(const std::string& command, const DimBindings& dims, const st
   }
 }
 
+namespace {
+
+// .onnx files are converted in memory; everything else is read as .tess.
+bool IsOnnxPath(const std::string& path) {
+  return path.size() >= 5 && path.compare(path.size() - 5, 5, ".onnx") == 0;
+}
+
+}  // namespace
+
 Model LoadModel(const std::string& path) {
   try {
+    if (IsOnnxPath(path)) return Model::LoadOnnx(path);
     return Model::Load(path);
   } catch (const Error& e) {
     // Runtime messages usually name the file already; add it if not.
@@ -161,6 +171,7 @@ Model LoadModel(const std::string& path, const std::vector<std::string>& plugins
   ModelOptions options;
   for (const std::string& plugin : plugins) options.AddPlugin(plugin);
   try {
+    if (IsOnnxPath(path)) return Model::LoadOnnx(path, options);
     return Model::Load(path, options);
   } catch (const Error& e) {
     // Plugin errors start "plugin '<file>'" and are not about the model.

@@ -20,6 +20,9 @@ int ProfileCommand(const std::vector<std::string>& args);
 extern const char kBenchHelp[];
 int BenchCommand(const std::vector<std::string>& args);
 
+extern const char kConvertHelp[];
+int ConvertCommand(const std::vector<std::string>& args);
+
 extern const char kSysinfoHelp[];
 int SysinfoCommand(const std::vector<std::string>& args);
 

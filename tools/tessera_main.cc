@@ -19,7 +19,8 @@ namespace {
 const char kMainHelp[] =
     "Usage: tessera COMMAND [ARGS...]\n"
     "\n"
-    "Inspect and run Tessera models (.tess files) on the CPU.\n"
+    "Inspect and run Tessera models (.tess files, or .onnx converted on load)\n"
+    "on the CPU.\n"
     "\n"
     "Commands:\n"
     "  inspect MODEL     inputs, outputs, metadata, nodes, ops, parameters, memory\n"
@@ -28,6 +29,7 @@ const char kMainHelp[] =
     "                    --json and Chrome/Perfetto --trace output\n"
     "  bench MODEL       whole-model latency percentiles, throughput with\n"
     "                    concurrent sessions, load time, peak memory\n"
+    "  convert MODEL     convert an ONNX model (.onnx) into a .tess file\n"
     "  sysinfo           SIMD target, cores, measured FMA peak and bandwidth\n"
     "  help [COMMAND]    show this help, or a command's\n"
     "\n"
@@ -41,6 +43,7 @@ const char kMainHelp[] =
     "  tessera run models/gated_mlp.tess --input features=x.npy --output-dir out\n"
     "  tessera profile models/gated_mlp.tess --random-inputs --dim batch=64 --trace t.json\n"
     "  tessera bench models/gated_mlp.tess --random-inputs --concurrency 2 --duration 5\n"
+    "  tessera convert model.onnx -o model.tess\n"
     "\n"
     "Run 'tessera COMMAND --help' for a command's options.\n"
     "Exit status: 0 on success, 1 for model, input or runtime errors, 2 for\n"
@@ -57,6 +60,7 @@ constexpr Command kCommands[] = {
     {"run", kRunHelp, RunCommand},
     {"profile", kProfileHelp, ProfileCommand},
     {"bench", kBenchHelp, BenchCommand},
+    {"convert", kConvertHelp, ConvertCommand},
     {"sysinfo", kSysinfoHelp, SysinfoCommand},
 };
 

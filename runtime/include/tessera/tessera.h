@@ -108,6 +108,27 @@ TSR_API TsrStatus* TsrModelLoadFromBuffer(const void* data, size_t size, const T
                                           TsrModel** out);
 TSR_API void TsrModelRelease(TsrModel* model);
 
+/* ONNX models (.onnx, protobuf ModelProto, op sets up to 17). The model is
+ * converted to Tessera's format in memory, then loaded as by TsrModelLoad:
+ * symbolic input dims ("batch") stay named dynamic dims, initializers
+ * become weights, and each node keeps its op-set version. Nodes are checked
+ * against the built-in ops plus the plugins `options` names; a model using
+ * ops Tessera does not implement fails with TSR_ERR_UNIMPLEMENTED and one
+ * message listing every such op type with its node names. External weight
+ * files (ONNX external data) are not read. In a build without protobuf
+ * these fail with TSR_ERR_UNIMPLEMENTED (see TsrOnnxImportAvailable). */
+TSR_API TsrStatus* TsrModelLoadOnnx(const char* path, const TsrModelOptions* options, TsrModel** out);
+/* The same from .onnx bytes in memory (not kept after the call). */
+TSR_API TsrStatus* TsrModelLoadOnnxFromBuffer(const void* data, size_t size, const TsrModelOptions* options,
+                                              TsrModel** out);
+/* Converts the ONNX model at `onnx_path` into a .tess file at `tess_path`
+ * (overwritten). The converted model is loaded once before it is written,
+ * so a file written here loads. */
+TSR_API TsrStatus* TsrConvertOnnxFile(const char* onnx_path, const char* tess_path, const TsrModelOptions* options);
+/* 1 when this build has the ONNX importer, 0 when it was built without
+ * protobuf. */
+TSR_API int32_t TsrOnnxImportAvailable(void);
+
 /* A graph input or output as declared by the model. dims[i] is -1 for a
  * dynamic dim, whose name (e.g. "batch") is dim_names[i] or NULL. */
 typedef struct TsrValueInfo {

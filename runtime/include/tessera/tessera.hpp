@@ -208,6 +208,18 @@ class Model {
     return Model(m);
   }
 
+  // An ONNX model, converted in memory (see TsrModelLoadOnnx).
+  static Model LoadOnnx(const std::string& path, const ModelOptions& options = ModelOptions()) {
+    TsrModel* m = nullptr;
+    detail::Check(TsrModelLoadOnnx(path.c_str(), options.get(), &m));
+    return Model(m);
+  }
+  static Model LoadOnnxFromBuffer(const void* data, size_t size, const ModelOptions& options = ModelOptions()) {
+    TsrModel* m = nullptr;
+    detail::Check(TsrModelLoadOnnxFromBuffer(data, size, options.get(), &m));
+    return Model(m);
+  }
+
   std::vector<ValueInfo> Inputs() const { return Infos(TsrModelGetInputCount, TsrModelGetInputInfo); }
   std::vector<ValueInfo> Outputs() const { return Infos(TsrModelGetOutputCount, TsrModelGetOutputInfo); }
 
@@ -265,6 +277,13 @@ class Model {
   }
   detail::Handle<TsrModel, TsrModelRelease> handle_;
 };
+
+// Converts an .onnx file into a .tess file (see TsrConvertOnnxFile).
+inline void ConvertOnnxFile(const std::string& onnx_path, const std::string& tess_path,
+                            const ModelOptions& options = ModelOptions()) {
+  detail::Check(TsrConvertOnnxFile(onnx_path.c_str(), tess_path.c_str(), options.get()));
+}
+inline bool OnnxImportAvailable() { return TsrOnnxImportAvailable() != 0; }
 
 class SessionOptions {
  public:
