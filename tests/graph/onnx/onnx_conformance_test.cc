@@ -1,7 +1,7 @@
-// ONNX backend node tests (Debian's libonnx-testdata, ONNX 1.12) through
-// the importer and the runtime: for every test directory, convert
-// model.onnx, run it on each test_data_set_N/input_K.pb and compare with
-// output_K.pb.
+// ONNX backend tests (Debian's libonnx-testdata, ONNX 1.12: the node,
+// pytorch-operator, pytorch-converted and simple suites) through the
+// importer and the runtime: for every test directory, convert model.onnx,
+// run it on each test_data_set_N/input_K.pb and compare with output_K.pb.
 //
 // Each case ends as
 //   pass  every output matches (ONNX's backend tolerance: |got - want| <=
@@ -19,7 +19,8 @@
 // source of docs/onnx_conformance.md).
 //
 // Without the test data (libonnx-testdata not installed) the test skips.
-// TESSERA_ONNX_TESTDATA=DIR points at another node/ directory.
+// TESSERA_ONNX_TESTDATA=DIR points at another data directory (holding
+// node/ and the other suites).
 #include <dirent.h>
 #include <sys/stat.h>
 
@@ -46,7 +47,12 @@
 namespace tessera {
 namespace {
 
-constexpr char kDefaultDataDir[] = "/usr/share/libonnx-testdata/data/node";
+constexpr char kDefaultDataDir[] = "/usr/share/libonnx-testdata/data";
+// The suites of ONNX's test data: single-op tests (node/), models PyTorch
+// exported for one operator (pytorch-operator/) or one module
+// (pytorch-converted/), and small hand-made models (simple/). real/ holds
+// CNNs whose weights Debian does not ship.
+constexpr const char* kSuites[] = {"node", "pytorch-operator", "pytorch-converted", "simple"};
 
 std::string DataDir() {
   const char* env = std::getenv("TESSERA_ONNX_TESTDATA");
@@ -85,7 +91,8 @@ std::string ReadText(const std::string& path) {
 enum class Outcome { kPass, kSkip, kFail };
 
 struct CaseResult {
-  std::string name;
+  std::string suite;
+  std::string name;  // "test_x" in node/, "suite/test_x" in the others
   std::string op;  // the op under test, for the summary
   Outcome outcome = Outcome::kPass;
   std::string reason;
@@ -313,35 +320,44 @@ struct OpCounts {
   int bound = 0;  // passes with integer inputs bound as constants
 };
 
-// The Markdown report: ops with at least one case that converts (the ops
-// Tessera implements) first, with every case that does not pass; then the
-// ops Tessera does not implement, with the number of cases.
+// The Markdown report: totals per suite; for node/, per op (ops with at
+// least one case that converts: the ops Tessera implements) with every case
+// that does not pass, then the ops Tessera does not implement; for the
+// other suites, every model that converts.
 std::string Report(const std::vector<CaseResult>& results, const std::map<std::string, std::string>& expected) {
+  auto unsupported_op = [](const CaseResult& r) {
+    return r.outcome == Outcome::kSkip && r.reason.find("not supported by Tessera") != std::string::npos;
+  };
+  std::ostringstream s;
+  s << "| suite | cases | pass | known failure | skip (dtype, attribute) | skip (op not implemented) |\n"
+       "|---|---:|---:|---:|---:|---:|\n";
+  for (const char* suite : kSuites) {
+    int n = 0, pass = 0, fail = 0, skip = 0, skip_ops = 0;
+    for (const CaseResult& r : results) {
+      if (r.suite != suite) continue;
+      ++n;
+      if (r.outcome == Outcome::kPass) ++pass;
+      else if (r.outcome == Outcome::kFail) ++fail;
+      else if (unsupported_op(r)) ++skip_ops;
+      else ++skip;
+    }
+    if (n > 0) {
+      s << "| " << suite << " | " << n << " | " << pass << " | " << fail << " | " << skip << " | " << skip_ops
+        << " |\n";
+    }
+  }
+
   std::map<std::string, OpCounts> counts;
+  std::set<std::string> implemented;
   for (const CaseResult& r : results) {
+    if (r.suite != "node") continue;
     OpCounts& c = counts[r.op];
     if (r.outcome == Outcome::kPass) ++c.pass, c.bound += r.bound_inputs;
     else if (r.outcome == Outcome::kFail) ++c.fail;
     else ++c.skip;
-  }
-  auto unsupported_op = [](const CaseResult& r) {
-    return r.outcome == Outcome::kSkip && r.reason.find("not supported by Tessera") != std::string::npos;
-  };
-  std::set<std::string> implemented;
-  for (const CaseResult& r : results) {
     if (!unsupported_op(r)) implemented.insert(r.op);
   }
-  int pass = 0, fail = 0, skip = 0, skip_ops = 0;
-  for (const CaseResult& r : results) {
-    if (r.outcome == Outcome::kPass) ++pass;
-    else if (r.outcome == Outcome::kFail) ++fail;
-    else if (unsupported_op(r)) ++skip_ops;
-    else ++skip;
-  }
-  std::ostringstream s;
-  s << "Cases: " << results.size() << "; passed " << pass << ", known failures " << fail << ", skipped " << skip
-    << " (an unsupported dtype or attribute), skipped " << skip_ops << " (an op Tessera does not implement).\n\n";
-  s << "### Per op (ops with at least one case that converts)\n\n";
+  s << "\n### node/: per op (ops with at least one case that converts)\n\n";
   s << "| op | pass | known failure | skip |\n|---|---:|---:|---:|\n";
   for (const auto& [op, c] : counts) {
     if (implemented.count(op) == 0) continue;
@@ -349,9 +365,9 @@ std::string Report(const std::vector<CaseResult>& results, const std::map<std::s
     if (c.bound > 0) s << " (" << c.bound << " with shape inputs bound)";
     s << " | " << c.fail << " | " << c.skip << " |\n";
   }
-  s << "\n### Cases of those ops that do not pass\n\n| case | op | result | reason |\n|---|---|---|---|\n";
+  s << "\n### node/: cases of those ops that do not pass\n\n| case | op | result | reason |\n|---|---|---|---|\n";
   for (const CaseResult& r : results) {
-    if (r.outcome == Outcome::kPass || implemented.count(r.op) == 0) continue;
+    if (r.suite != "node" || r.outcome == Outcome::kPass || implemented.count(r.op) == 0) continue;
     const bool failed = r.outcome == Outcome::kFail;
     const auto it = expected.find(r.name);
     const std::string reason = failed && it != expected.end() && !it->second.empty() ? it->second : r.reason;
@@ -360,50 +376,70 @@ std::string Report(const std::vector<CaseResult>& results, const std::map<std::s
   }
   std::map<std::string, int> missing;
   for (const CaseResult& r : results) {
-    if (implemented.count(r.op) == 0) ++missing[r.op];
+    if (r.suite == "node" && implemented.count(r.op) == 0) ++missing[r.op];
   }
-  s << "\n### Skipped: ops Tessera does not implement\n\n";
-  s << "Every case of these ops is skipped because the model uses an op that Tessera does not implement "
-       "(the importer's error lists them); cases per op in parentheses.\n\n";
+  s << "\n### node/: skipped, ops Tessera does not implement\n\n";
+  s << "Every case of these ops is skipped: the model uses an op that Tessera does not implement (the "
+       "importer's error lists them). Cases per op in parentheses; \"(expanded)\" is the ONNX function body "
+       "of an op, which uses ops Tessera lacks.\n\n";
   bool first = true;
   for (const auto& [op, n] : missing) {
     s << (first ? "" : ", ") << Escape(op) << " (" << n << ")";
     first = false;
   }
-  s << "\n";
+  s << "\n\n### Other suites: the models that convert\n\n| case | ops | result |\n|---|---|---|\n";
+  for (const CaseResult& r : results) {
+    if (r.suite == "node" || unsupported_op(r)) continue;
+    s << "| " << r.name << " | " << Escape(r.op) << " | "
+      << (r.outcome == Outcome::kPass ? std::string("pass")
+                                      : (r.outcome == Outcome::kFail ? "known failure: " : "skip: ") + Escape(r.reason))
+      << " |\n";
+  }
+  int other_skips = 0;
+  for (const CaseResult& r : results) other_skips += r.suite != "node" && unsupported_op(r);
+  s << "\nThe other " << other_skips << " models of these suites use ops Tessera does not implement.\n";
   return s.str();
 }
 
-TEST(OnnxConformance, NodeTests) {
+TEST(OnnxConformance, BackendTests) {
   if (!graph::OnnxImportAvailable()) GTEST_SKIP() << "built without the ONNX importer";
-  const std::string dir = DataDir();
-  if (!IsDir(dir)) GTEST_SKIP() << dir << " not found (install libonnx-testdata)";
-  std::vector<std::string> names;
-  for (const std::string& name : ListDir(dir)) {
-    if (IsFile(dir + "/" + name + "/model.onnx")) names.push_back(name);
-  }
-  ASSERT_FALSE(names.empty()) << "no test cases in " << dir;
-  const std::map<std::string, std::string> ops = OpsUnderTest(dir, names);
+  const std::string root = DataDir();
+  if (!IsDir(root + "/node")) GTEST_SKIP() << root << "/node not found (install libonnx-testdata)";
   const std::map<std::string, std::string> expected = ExpectedFailures();
-  for (const auto& [name, reason] : expected) {
-    EXPECT_TRUE(ops.count(name) != 0) << "expected-failures list names '" << name << "', which is not a test in "
-                                      << dir;
-  }
-
+  std::set<std::string> all_names;
   std::vector<CaseResult> results;
-  for (const std::string& name : names) {
-    CaseResult r = RunCase(dir, name);
-    r.op = ops.at(name);
-    const bool listed = expected.count(name) != 0;
-    if (r.outcome == Outcome::kFail) {
-      EXPECT_TRUE(listed) << name << " (" << r.op << ") fails: " << r.reason
-                          << "\n  (fix it, or add it with the reason to onnx_conformance_expected_failures.txt)";
-    } else {
-      EXPECT_FALSE(listed) << name << " is listed as a known failure but now "
-                           << (r.outcome == Outcome::kPass ? "passes" : "skips: " + r.reason)
-                           << "; take it off onnx_conformance_expected_failures.txt";
+  for (const char* suite : kSuites) {
+    const std::string dir = root + "/" + suite;
+    std::vector<std::string> names;
+    for (const std::string& name : ListDir(dir)) {
+      if (IsFile(dir + "/" + name + "/model.onnx")) names.push_back(name);
     }
-    results.push_back(std::move(r));
+    if (std::string(suite) == "node") {
+      ASSERT_FALSE(names.empty()) << "no test cases in " << dir;
+    }
+    const std::map<std::string, std::string> ops = OpsUnderTest(dir, names);
+    for (const std::string& name : names) {
+      const std::string full = std::string(suite) == "node" ? name : std::string(suite) + "/" + name;
+      all_names.insert(full);
+      CaseResult r = RunCase(dir, name);
+      r.suite = suite;
+      r.name = full;
+      r.op = ops.at(name);
+      const bool listed = expected.count(full) != 0;
+      if (r.outcome == Outcome::kFail) {
+        EXPECT_TRUE(listed) << full << " (" << r.op << ") fails: " << r.reason
+                            << "\n  (fix it, or add it with the reason to onnx_conformance_expected_failures.txt)";
+      } else {
+        EXPECT_FALSE(listed) << full << " is listed as a known failure but now "
+                             << (r.outcome == Outcome::kPass ? "passes" : "skips: " + r.reason)
+                             << "; take it off onnx_conformance_expected_failures.txt";
+      }
+      results.push_back(std::move(r));
+    }
+  }
+  for (const auto& [name, reason] : expected) {
+    EXPECT_TRUE(all_names.count(name) != 0) << "onnx_conformance_expected_failures.txt names '" << name
+                                            << "', which is not a test case in " << root;
   }
 
   const std::string report = Report(results, expected);
