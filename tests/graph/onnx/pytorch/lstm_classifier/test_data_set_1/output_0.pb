@@ -1,0 +1,1 @@
+BprobsJ<JÜO>£D>Td>SFU>>æ1>×¨K>RÃN>+…l>ZàP>W.(>úE>ÞC>zLS>W0^>µˆE>
