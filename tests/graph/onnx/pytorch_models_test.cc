@@ -38,8 +38,8 @@ OwnedTensor ReadTensor(const std::string& path) {
 
 bool Exists(const std::string& path) { return std::ifstream(path).good(); }
 
-// Runs every data set of `model` with `threads` threads; returns the
-// outputs of the last set for callers that compare thread counts.
+// Runs every data set of `model_name` with `threads` threads and compares
+// each output with PyTorch's.
 void RunAndCompare(const std::string& model_name, int threads) {
   auto model = runtime::Model::LoadFromOnnxFile(Dir(model_name) + "/model.onnx", runtime::ModelOptions());
   ASSERT_TRUE(model.ok()) << model.status().ToString();
@@ -55,7 +55,9 @@ void RunAndCompare(const std::string& model_name, int threads) {
     if (!Exists(set + "/input_0.pb")) break;
     std::vector<OwnedTensor> inputs;
     std::vector<std::pair<std::string, const Tensor*>> feeds;
-    for (size_t k = 0; k < g.inputs.size(); ++k) inputs.push_back(ReadTensor(set + "/input_" + std::to_string(k) + ".pb"));
+    for (size_t k = 0; k < g.inputs.size(); ++k) {
+      inputs.push_back(ReadTensor(set + "/input_" + std::to_string(k) + ".pb"));
+    }
     for (size_t k = 0; k < g.inputs.size(); ++k) {
       feeds.emplace_back(g.values[static_cast<size_t>(g.inputs[k])].name, &inputs[k].view);
     }
