@@ -296,6 +296,45 @@ StatusOr<std::vector<Attr>> ConstantOfShapeAttrs(const pb::NodeProto& node, cons
   return attrs;
 }
 
+// Old forms of ops that Tessera implements from a later op-set version, and
+// the version they are rewritten to (the rewrites are exact; ONNX's version
+// converter makes the same): 0 when `op_type` at `version` has none.
+//   Add, Sub, Mul, Div, Pow < 7   `broadcast` (and `axis`) attributes: numpy
+//                                 broadcasting from 7 covers them where the
+//                                 axis aligns the trailing dims
+//   Gemm < 7                      `broadcast` dropped (C broadcasts from 7)
+//   Relu, Sigmoid, Tanh, Exp,
+//   Sqrt < 6                      `consumed_inputs` dropped
+//   Concat < 4                    `axis` defaulted to 1
+//   Reshape < 5                   `shape` attribute -> a constant input
+//   Slice < 10                    `starts`, `ends`, `axes` attributes ->
+//                                 constant inputs
+int32_t LegacyUpgrade(const std::string& op_type, int32_t version) {
+  struct Rule {
+    const char* op;
+    int32_t to;
+  };
+  static const Rule kRules[] = {{"Add", 7},  {"Sub", 7},     {"Mul", 7},     {"Div", 7},   {"Pow", 7},
+                                {"Gemm", 7}, {"Relu", 6},    {"Sigmoid", 6}, {"Tanh", 6},  {"Exp", 6},
+                                {"Sqrt", 6}, {"Concat", 4},  {"Reshape", 5}, {"Slice", 10}};
+  for (const Rule& r : kRules) {
+    if (op_type == r.op && version < r.to) return r.to;
+  }
+  return 0;
+}
+
+// Removes and returns attribute `name` (nullptr-like: type 0 when absent).
+Attr TakeAttr(std::vector<Attr>& attrs, const std::string& name) {
+  for (size_t i = 0; i < attrs.size(); ++i) {
+    if (attrs[i].name == name) {
+      Attr a = std::move(attrs[i]);
+      attrs.erase(attrs.begin() + static_cast<std::ptrdiff_t>(i));
+      return a;
+    }
+  }
+  return Attr();
+}
+
 class Converter {
  public:
   Converter(const pb::ModelProto& model, const OnnxImportOptions& options)
@@ -359,7 +398,9 @@ class Converter {
         why = "the model imports no op set for domain " + Quote(domain.empty() ? "ai.onnx" : domain);
       } else if (domain.empty() && node.op_type() == "Constant") {
         continue;
-      } else if (registry_->Find(domain, node.op_type(), version) == nullptr) {
+      } else if (registry_->Find(domain, node.op_type(), version) == nullptr &&
+                 !(domain.empty() && LegacyUpgrade(node.op_type(), version) != 0 &&
+                   registry_->Find(domain, node.op_type(), LegacyUpgrade(node.op_type(), version)) != nullptr)) {
         std::vector<const OpDef*> all = registry_->FindAll(domain, node.op_type());
         if (!all.empty()) {
           why = "op set " + std::to_string(version) + "; Tessera has";
@@ -401,6 +442,7 @@ class Converter {
     if (ids_.count(name) != 0) return Error(StatusCode::kInvalidModel, "tensor ", Quote(name), " is defined twice");
     const int id = builder_.AddConstant(name, static_cast<int32_t>(t.dtype), t.dims, t.bytes.data(), t.bytes.size());
     ids_[name] = id;
+    ranks_[name] = static_cast<int>(t.dims.size());
     return Status::Ok();
   }
 
@@ -453,6 +495,7 @@ class Converter {
         continue;
       }
       ids_[v.name()] = builder_.AddInput(v.name(), static_cast<int32_t>(dtype), dims);
+      ranks_[v.name()] = static_cast<int>(dims.size());
     }
     for (const auto& [name, value] : options_.constant_inputs) {
       if (ids_.count(name) == 0 || !bound_.count(name)) {
@@ -528,6 +571,7 @@ class Converter {
     if (dtype == DType::kUnknown || !tt.has_shape()) return builder_.AddTensor(name);
     auto dims = BuilderDims(tt.shape(), name);
     if (!dims.ok()) return builder_.AddTensor(name);
+    ranks_[name] = static_cast<int>(dims->size());
     return builder_.AddTensor(name, static_cast<int32_t>(dtype), *dims);
   }
 
@@ -560,8 +604,70 @@ class Converter {
           attrs.push_back(std::move(attr));
         }
       }
+      int32_t version = OpsetOf(node);
+      if (default_domain && registry_->Find("", node.op_type(), version) == nullptr &&
+          LegacyUpgrade(node.op_type(), version) != 0) {
+        TSR_RETURN_IF_ERROR(UpgradeLegacy(node, where, &inputs, &attrs));
+        version = LegacyUpgrade(node.op_type(), version);
+      }
       builder_.AddNodeInto(node.op_type(), inputs, outputs, attrs, node.name(),
-                           default_domain ? std::string() : node.domain(), OpsetOf(node));
+                           default_domain ? std::string() : node.domain(), version);
+    }
+    return Status::Ok();
+  }
+
+  // Rewrites the attributes (and inputs) of an old op-set form into the
+  // version LegacyUpgrade names.
+  Status UpgradeLegacy(const pb::NodeProto& node, const std::string& where, std::vector<int>* inputs,
+                       std::vector<Attr>* attrs) {
+    const std::string& op = node.op_type();
+    TakeAttr(*attrs, "consumed_inputs");
+    if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Pow") {
+      const Attr broadcast = TakeAttr(*attrs, "broadcast");
+      const Attr axis = TakeAttr(*attrs, "axis");
+      if (broadcast.i != 0 && axis.type != 0 && node.input_size() == 2) {
+        // B's dims align with A's from `axis`; numpy aligns trailing dims.
+        // They agree when B ends where A does.
+        auto a = ranks_.find(node.input(0));
+        auto b = ranks_.find(node.input(1));
+        if (a == ranks_.end() || b == ranks_.end()) {
+          return Error(StatusCode::kUnimplemented, where, ": broadcast along 'axis' (op set < 7) needs the ranks "
+                                                          "of both inputs, which the model does not declare");
+        }
+        if (axis.i != a->second - b->second) {
+          return Error(StatusCode::kUnimplemented, where, ": broadcast of a rank-", b->second, " B along axis ",
+                       axis.i, " of a rank-", a->second, " A (op set < 7) is not numpy broadcasting");
+        }
+      }
+    } else if (op == "Gemm") {
+      TakeAttr(*attrs, "broadcast");
+    } else if (op == "Concat") {
+      Attr axis = TakeAttr(*attrs, "axis");
+      attrs->push_back(Attr::Int("axis", axis.type != 0 ? axis.i : 1));
+    } else if (op == "Reshape" || op == "Slice") {
+      const char* names[] = {"shape", nullptr, nullptr};
+      if (op == "Slice") {
+        names[0] = "starts";
+        names[1] = "ends";
+        names[2] = "axes";
+      }
+      inputs->resize(1);
+      for (const char* name : names) {
+        if (name == nullptr) break;
+        Attr a = TakeAttr(*attrs, name);
+        if (a.type == 0) {
+          if (std::string(name) == "axes") break;
+          return Error(StatusCode::kInvalidModel, where, ": attribute ", Quote(name), " is missing");
+        }
+        DecodedTensor t;
+        t.dtype = DType::kI64;
+        t.dims = {static_cast<int64_t>(a.ints.size())};
+        t.bytes.resize(a.ints.size() * sizeof(int64_t));
+        if (!a.ints.empty()) std::memcpy(t.bytes.data(), a.ints.data(), t.bytes.size());
+        const std::string constant = (node.output_size() > 0 ? node.output(0) : node.name()) + "::" + name;
+        TSR_RETURN_IF_ERROR(AddConstant(constant, t).WithContext(where));
+        inputs->push_back(ids_.at(constant));
+      }
     }
     return Status::Ok();
   }
@@ -606,6 +712,7 @@ class Converter {
   std::map<std::string, int32_t> opsets_;  // "" is the default domain
   std::set<std::string> used_;
   std::set<std::string> bound_;  // graph inputs bound to constants
+  std::unordered_map<std::string, int> ranks_;  // declared ranks, for legacy broadcasts
   std::unordered_map<std::string, int> ids_;
   ModelBuilder builder_;
 };

@@ -239,6 +239,32 @@ def old_ir_initializer_inputs():
     save("ir3_initializer_inputs.onnx", graph, opset=9, ir_version=3)
 
 
+def legacy_opsets():
+    # Op-set 3 forms Tessera implements only later, rewritten by the
+    # importer: Add with broadcast/axis, Relu with consumed_inputs, Reshape
+    # with a shape attribute, Slice with attributes, Concat without axis (1
+    # before op set 4), Gemm with broadcast.
+    x = vi("x", TensorProto.FLOAT, [2, 3])
+    b = numpy_helper.from_array(np.array([1.0, -2.0, 0.5], dtype=np.float32), "b")
+    w = numpy_helper.from_array(np.arange(8, dtype=np.float32).reshape(4, 2) / 8, "w")
+    c = numpy_helper.from_array(np.array([0.25, -0.25], dtype=np.float32), "c")
+    nodes = [
+        helper.make_node("Add", ["x", "b"], ["added"], name="add", broadcast=1, axis=1),
+        helper.make_node("Relu", ["added"], ["relu"], name="relu", consumed_inputs=[0]),
+        helper.make_node("Reshape", ["relu"], ["reshaped"], name="reshape", shape=[3, 2]),
+        helper.make_node("Slice", ["reshaped"], ["sliced"], name="slice", starts=[1], ends=[3], axes=[0]),
+        helper.make_node("Concat", ["sliced", "sliced"], ["concat"], name="concat"),
+        helper.make_node("Gemm", ["concat", "w", "c"], ["y"], name="gemm", broadcast=1),
+    ]
+    graph = helper.make_graph(nodes, "legacy", [x], [vi("y", TensorProto.FLOAT, [2, 2])], initializer=[b, w, c])
+    save("legacy_opset3.onnx", graph, opset=3, ir_version=3)
+    # Broadcast along an axis that is not numpy's alignment: refused.
+    b2 = numpy_helper.from_array(np.array([1.0, 2.0], dtype=np.float32), "b2")
+    graph = helper.make_graph([helper.make_node("Add", ["x", "b2"], ["y"], name="add", broadcast=1, axis=0)],
+                              "legacy_axis", [x], [vi("y", TensorProto.FLOAT, [2, 3])], initializer=[b2])
+    save("legacy_broadcast_axis.onnx", graph, opset=6, ir_version=3)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     attributes()
@@ -249,6 +275,7 @@ def main():
     constants()
     refusals()
     old_ir_initializer_inputs()
+    legacy_opsets()
     print(f"wrote {len(os.listdir(OUT))} fixtures to {OUT} (onnx {onnx.__version__})")
 
 

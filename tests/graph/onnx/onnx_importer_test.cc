@@ -334,6 +334,46 @@ TEST(OnnxImporter, OldIrInitializersListedAsInputsAreConstants) {
   EXPECT_EQ(g.nodes[0].version, 9);
 }
 
+// Op-set 3 forms rewritten into the versions Tessera implements.
+TEST(OnnxImporter, LegacyOpSetFormsAreUpgraded) {
+  auto model = Load("legacy_opset3.onnx");
+  std::unique_ptr<graph::Graph> converted = ConvertedGraph("legacy_opset3.onnx");
+  ASSERT_TRUE(model != nullptr && converted != nullptr);
+  EXPECT_EQ(FindNode(*converted, "add")->version, 7);
+  EXPECT_FALSE(FindNode(*converted, "add")->attrs.Has("broadcast"));
+  EXPECT_EQ(FindNode(*converted, "relu")->version, 6);
+  EXPECT_EQ(FindNode(*converted, "reshape")->version, 5);
+  EXPECT_EQ(FindNode(*converted, "slice")->version, 10);
+  EXPECT_EQ(FindNode(*converted, "slice")->inputs.size(), 4u);
+  EXPECT_EQ(FindNode(*converted, "concat")->attrs.GetInt("axis", -1), 1);
+  EXPECT_EQ(FindNode(*converted, "gemm")->version, 7);
+
+  OwnedTensor x = MakeF32({2, 3});
+  const std::vector<OwnedTensor> out = RunModel(model, {{"x", &x.view}});
+  ASSERT_EQ(out.size(), 1u);
+  // relu(x + b) as [3, 2], rows 1..2, concatenated with itself on axis 1
+  // ([2, 4]), times w [4, 2] plus c.
+  const float* xp = x.view.data_as<float>();
+  const double b[3] = {1.0, -2.0, 0.5};
+  double flat[6];
+  for (int i = 0; i < 6; ++i) flat[i] = std::max(0.0, xp[i] + b[i % 3]);
+  std::vector<double> want;
+  for (int r = 0; r < 2; ++r) {
+    const double row[4] = {flat[(r + 1) * 2], flat[(r + 1) * 2 + 1], flat[(r + 1) * 2], flat[(r + 1) * 2 + 1]};
+    for (int j = 0; j < 2; ++j) {
+      double sum = j == 0 ? 0.25 : -0.25;
+      for (int k = 0; k < 4; ++k) sum += row[k] * ((k * 2 + j) / 8.0);
+      want.push_back(sum);
+    }
+  }
+  ExpectNear(want, out[0].view, "legacy");
+
+  const Status refused = LoadStatus("legacy_broadcast_axis.onnx");
+  EXPECT_EQ(refused.code(), StatusCode::kUnimplemented) << refused.ToString();
+  EXPECT_NE(refused.message().find("broadcast of a rank-1 B along axis 0 of a rank-2 A"), std::string::npos)
+      << refused.ToString();
+}
+
 TEST(OnnxImporter, UnsupportedOpsAreListedInOneError) {
   const Status status = LoadStatus("unsupported_ops.onnx");
   ASSERT_FALSE(status.ok());
