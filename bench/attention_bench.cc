@@ -113,8 +113,9 @@ void BM_Attention(benchmark::State& state, int64_t q_len, int64_t past, bool cau
   ThreadArena arena(threads);
   TbbRunner runner;
   arena.Execute([&] {
+    TensorTable kctx_table({&qt, &kt, &vt, nullptr, pkp, pvp}, {&yt});
     for (auto _ : state) {
-      KernelContext kctx({&qt, &kt, &vt, nullptr, pkp, pvp}, {&yt}, &runner);
+      KernelContext kctx = kctx_table.Context(&runner);
       if (!op.kernel->Run(kctx).ok()) state.SkipWithError("Run failed");
       benchmark::DoNotOptimize(y.data());
       benchmark::ClobberMemory();
@@ -169,12 +170,16 @@ void BM_Unfused(benchmark::State& state, int64_t seq, bool causal, int threads) 
   ThreadArena arena(threads);
   TbbRunner runner;
   arena.Execute([&] {
+    TensorTable c1_table({&qt, &ktt}, {&st});
+    // Causal: S + M written into P, then Softmax(P) back into S.
+    TensorTable c_add_table({&st, &mt}, {&pt});
+    TensorTable c2_table({causal ? &pt : &st}, {causal ? &st : &pt});
+    TensorTable c3_table({causal ? &st : &pt, &vt}, {&yt});
     for (auto _ : state) {
-      KernelContext c1({&qt, &ktt}, {&st}, &runner);
-      // Causal: S + M written into P, then Softmax(P) back into S.
-      KernelContext c_add({&st, &mt}, {&pt}, &runner);
-      KernelContext c2({causal ? &pt : &st}, {causal ? &st : &pt}, &runner);
-      KernelContext c3({causal ? &st : &pt, &vt}, {&yt}, &runner);
+      KernelContext c1 = c1_table.Context(&runner);
+      KernelContext c_add = c_add_table.Context(&runner);
+      KernelContext c2 = c2_table.Context(&runner);
+      KernelContext c3 = c3_table.Context(&runner);
       bool ok = mm1.kernel->Run(c1).ok();
       if (ok && causal) ok = add.kernel->Run(c_add).ok();
       if (ok) ok = sm.kernel->Run(c2).ok() && mm2.kernel->Run(c3).ok();

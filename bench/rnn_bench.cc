@@ -132,8 +132,9 @@ void BM_Tessera(benchmark::State& state, RnnCase c, int threads) {
   ThreadArena arena(threads);
   TbbRunner runner;
   arena.Execute([&] {
+    TensorTable kctx_table({&xt, &wt, &rt, &bt}, {&yt});
     for (auto _ : state) {
-      KernelContext kctx({&xt, &wt, &rt, &bt}, {&yt}, &runner);
+      KernelContext kctx = kctx_table.Context(&runner);
       if (!kernel.value()->Run(kctx).ok()) state.SkipWithError("Run failed");
       benchmark::DoNotOptimize(y.data());
       benchmark::ClobberMemory();

@@ -66,8 +66,9 @@ Status PropagateByRunning(OpContext& ctx, const Kernel& kernel) {
   }
   std::vector<const Tensor*> inputs(ctx.inputs.size(), nullptr);
   for (size_t i = 0; i < ctx.inputs.size(); ++i) inputs[i] = ctx.constant(i);
+  TensorTable table(inputs, outputs);
   const SerialRunner serial;
-  KernelContext kernel_ctx(std::move(inputs), std::move(outputs), &serial);
+  KernelContext kernel_ctx = table.Context(&serial);
   Status status = kernel.Run(kernel_ctx);
   if (!status.ok()) {
     for (OwnedTensor& value : ctx.output_values) value = OwnedTensor();
@@ -79,6 +80,17 @@ void SerialRunner::ParallelFor(int64_t n, int64_t grain, void (*fn)(void*, int64
   if (grain < 1) grain = 1;
   for (int64_t begin = 0; begin < n; begin += grain) {
     fn(ctx, begin, begin + grain < n ? begin + grain : n);
+  }
+}
+
+TensorTable::TensorTable(const std::vector<const Tensor*>& inputs, const std::vector<Tensor*>& outputs) {
+  for (const Tensor* in : inputs) {
+    input_ids.push_back(in != nullptr ? static_cast<int>(tensors.size()) : -1);
+    if (in != nullptr) tensors.push_back(*in);
+  }
+  for (Tensor* out : outputs) {
+    output_ids.push_back(out != nullptr ? static_cast<int>(tensors.size()) : -1);
+    if (out != nullptr) tensors.push_back(*out);
   }
 }
 

@@ -166,16 +166,20 @@ class SerialRunner final : public ParallelRunner {
 
 class KernelContext {
  public:
-  KernelContext(std::vector<const Tensor*> inputs, std::vector<Tensor*> outputs, const ParallelRunner* runner)
-      : inputs_(std::move(inputs)), outputs_(std::move(outputs)), runner_(runner) {}
+  // A node's view of the run's tensors: `input_ids` and `output_ids` index
+  // `tensors` (-1 for an omitted one). Nothing is copied, so making a
+  // context per node per run allocates nothing.
+  KernelContext(Tensor* tensors, const std::vector<int>& input_ids, const std::vector<int>& output_ids,
+                const ParallelRunner* runner)
+      : tensors_(tensors), input_ids_(&input_ids), output_ids_(&output_ids), runner_(runner) {}
 
-  size_t num_inputs() const { return inputs_.size(); }
-  size_t num_outputs() const { return outputs_.size(); }
+  size_t num_inputs() const { return input_ids_->size(); }
+  size_t num_outputs() const { return output_ids_->size(); }
   // nullptr for an omitted optional input.
-  const Tensor* input(size_t i) const { return i < inputs_.size() ? inputs_[i] : nullptr; }
+  const Tensor* input(size_t i) const { return Lookup(*input_ids_, i); }
   // Allocated by the host with the inferred shape; nullptr where the node
   // omits that output.
-  Tensor* output(size_t i) const { return i < outputs_.size() ? outputs_[i] : nullptr; }
+  Tensor* output(size_t i) const { return Lookup(*output_ids_, i); }
 
   // fn(begin, end) over [0, n) in chunks of at most `grain` items. Chunk
   // bounds never depend on the thread count; a kernel keeps results
@@ -201,10 +205,28 @@ class KernelContext {
   const ParallelRunner* runner() const { return runner_; }
 
  private:
-  std::vector<const Tensor*> inputs_;
-  std::vector<Tensor*> outputs_;
+  Tensor* Lookup(const std::vector<int>& ids, size_t i) const {
+    return i < ids.size() && ids[i] >= 0 ? &tensors_[ids[i]] : nullptr;
+  }
+
+  Tensor* tensors_;
+  const std::vector<int>* input_ids_;
+  const std::vector<int>* output_ids_;
   const ParallelRunner* runner_;
   std::vector<AlignedBuffer> scratch_;
+};
+
+// A tensor table built from pointer lists (nullptr for an omitted input or
+// output), for code that runs a kernel outside a session: plan-time value
+// propagation, tests, benchmarks. Views are copied, so a kernel writes
+// through to the outputs' memory.
+struct TensorTable {
+  TensorTable(const std::vector<const Tensor*>& inputs, const std::vector<Tensor*>& outputs);
+  KernelContext Context(const ParallelRunner* runner) { return KernelContext(tensors.data(), input_ids, output_ids, runner); }
+
+  std::vector<Tensor> tensors;
+  std::vector<int> input_ids;
+  std::vector<int> output_ids;
 };
 
 class Kernel {

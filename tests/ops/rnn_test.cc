@@ -375,7 +375,8 @@ StatusOr<std::vector<OwnedTensor>> RunSubset(const OpInvocation& inv, const std:
     ptrs.push_back(wanted[o] ? &outs.back().view : nullptr);
   }
   for (size_t o = 0; o < wanted.size(); ++o) ptrs[o] = wanted[o] ? &outs[o].view : nullptr;
-  KernelContext kctx(inv.inputs, ptrs, nullptr);
+  TensorTable table(inv.inputs, ptrs);
+  KernelContext kctx = table.Context(nullptr);
   TSR_RETURN_IF_ERROR(kernel->Run(kctx));
   return outs;
 }

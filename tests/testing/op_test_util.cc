@@ -77,7 +77,6 @@ StatusOr<std::vector<OwnedTensor>> RunOp(const OpInvocation& op) {
   // Outputs: NaN (or 0xFF) filled, then a canary region right after.
   std::vector<AlignedBuffer> storage;
   std::vector<Tensor> outputs(op.num_outputs);
-  std::vector<Tensor*> output_ptrs;
   for (size_t i = 0; i < op.num_outputs; ++i) {
     const TensorInfo& info = ctx.outputs[i];
     if (!IsStatic(info.shape)) return Error(StatusCode::kInternal, "output ", i, " shape not static");
@@ -93,14 +92,16 @@ StatusOr<std::vector<OwnedTensor>> RunOp(const OpInvocation& op) {
     std::memset(p + bytes, kCanary, kCanaryBytes);
     outputs[i] = Tensor{info.dtype, info.shape, buf.data()};
     storage.push_back(std::move(buf));
-    output_ptrs.push_back(&outputs[i]);
   }
 
   TbbRunner runner;
   ThreadArena arena(op.threads);
   Status run_status;
+  std::vector<Tensor*> output_ptrs;
+  for (Tensor& out : outputs) output_ptrs.push_back(&out);
+  TensorTable table(op.inputs, output_ptrs);
   arena.Execute([&] {
-    KernelContext kctx(op.inputs, output_ptrs, &runner);
+    KernelContext kctx = table.Context(&runner);
     run_status = kernel->Run(kctx);
   });
   TSR_RETURN_IF_ERROR(run_status);
