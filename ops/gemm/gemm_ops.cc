@@ -7,6 +7,15 @@
 //
 // Versions: Gemm v1-6 had a `broadcast` attribute and no numpy rules for C;
 // that legacy form is not implemented.
+//
+// Also Tessera's fused forms, which the graph optimizer
+// (graph/passes/optimize.h) makes out of MatMul/Gemm followed by a bias Add
+// and an activation, so the GEMM epilogue writes the final values once:
+//   tessera.FusedMatMul v1: Y = act(MatMul(A, B) + bias), bias [N] optional
+//     (added to every row), attribute activation "" (none), "Relu",
+//     "Sigmoid" or "Tanh";
+//   tessera.FusedGemm v1: Y = act(Gemm(A, B, C)), Gemm's inputs and
+//     attributes plus the same activation attribute.
 #include <algorithm>
 #include <cstdint>
 #include <memory>
@@ -52,6 +61,29 @@ bool UsePrepacked(const PackedBF32& prepacked, PackedOperand& out) {
   out.views.resize(static_cast<size_t>(prepacked.count()));
   for (int64_t i = 0; i < prepacked.count(); ++i) out.views[static_cast<size_t>(i)] = prepacked.view(i);
   return true;
+}
+
+// The `activation` attribute of the fused ops.
+StatusOr<GemmActivation> ActivationOf(const AttributeMap* attrs) {
+  const std::string name = attrs != nullptr ? attrs->GetString("activation") : std::string();
+  if (name.empty()) return GemmActivation::kNone;
+  if (name == "Relu") return GemmActivation::kRelu;
+  if (name == "Sigmoid") return GemmActivation::kSigmoid;
+  if (name == "Tanh") return GemmActivation::kTanh;
+  return Error(StatusCode::kInvalidArgument, "attribute 'activation' is '", name,
+               "'; expected \"\" (none), \"Relu\", \"Sigmoid\" or \"Tanh\"");
+}
+
+// FLOPs per element of each epilogue activation, as the elementwise ops
+// count them.
+double ActivationFlops(GemmActivation act) {
+  switch (act) {
+    case GemmActivation::kRelu: return 1;
+    case GemmActivation::kSigmoid: return 27;
+    case GemmActivation::kTanh: return 28;
+    case GemmActivation::kNone: break;
+  }
+  return 0;
 }
 
 // ---------------------------------------------------------------------------
@@ -121,6 +153,27 @@ Status InferMatMul(OpContext& ctx) {
   return Status::Ok();
 }
 
+// FusedMatMul: MatMul's shapes; the bias is [N], N the columns of B (so B
+// must not be a vector).
+Status InferFusedMatMul(OpContext& ctx) {
+  TSR_RETURN_IF_ERROR(ActivationOf(ctx.attrs).status());
+  TSR_RETURN_IF_ERROR(InferMatMul(ctx));
+  if (!ctx.has_input(2)) return Status::Ok();
+  const TensorInfo& b = ctx.input(1);
+  const TensorInfo& bias = ctx.input(2);
+  if (b.has_shape && b.shape.size() < 2) {
+    return Error(StatusCode::kInvalidArgument, "input 'bias' needs a matrix 'B', but 'B' is ",
+                 ShapeToString(b.shape));
+  }
+  if (!bias.has_shape) return Status::Ok();
+  const int64_t n = b.has_shape ? b.shape.back() : kDynamicDim;
+  if (bias.shape.size() != 1 || !DimsAgree(bias.shape[0], n)) {
+    return Error(StatusCode::kInvalidArgument, "input 'bias' ", ShapeToString(bias.shape), " must be [", n,
+                 "] (the columns of 'B')");
+  }
+  return Status::Ok();
+}
+
 OpCost MatMulCost(const OpContext& ctx) {
   OpCost cost;
   const TensorInfo& a = ctx.input(0);
@@ -133,6 +186,18 @@ OpCost MatMulCost(const OpContext& ctx) {
   cost.flops = 2.0 * KnownElements(y) * static_cast<double>(d.value().k);
   cost.bytes_read = (KnownElements(a) + KnownElements(b)) * sizeof(float);
   cost.bytes_written = KnownElements(y) * sizeof(float);
+  return cost;
+}
+
+OpCost FusedMatMulCost(const OpContext& ctx) {
+  OpCost cost = MatMulCost(ctx);
+  const double outputs = KnownElements(ctx.outputs[0]);
+  StatusOr<GemmActivation> act = ActivationOf(ctx.attrs);
+  if (act.ok()) cost.flops += outputs * ActivationFlops(act.value());
+  if (ctx.has_input(2)) {
+    cost.flops += outputs;
+    cost.bytes_read += KnownElements(ctx.input(2)) * sizeof(float);
+  }
   return cost;
 }
 
@@ -150,22 +215,30 @@ std::vector<int64_t> BatchStrides(const Shape& batch, const Shape& out_batch) {
   return strides;
 }
 
+// MatMul, and FusedMatMul with its optional bias (input 2) and activation.
 class MatMulKernel final : public Kernel {
  public:
-  explicit MatMulKernel(PackedBF32 prepacked_b) : prepacked_b_(std::move(prepacked_b)) {}
+  MatMulKernel(PackedBF32 prepacked_b, GemmActivation activation = GemmActivation::kNone)
+      : prepacked_b_(std::move(prepacked_b)), activation_(activation) {}
 
   Status Run(KernelContext& ctx) const override {
     const Tensor* a = ctx.input(0);
     const Tensor* b = ctx.input(1);
+    const Tensor* bias = ctx.input(2);
     Tensor* y = ctx.output(0);
     TSR_RETURN_IF_ERROR(CheckRunTensor("MatMul", "input 'A'", a, DType::kF32));
     TSR_RETURN_IF_ERROR(CheckRunTensor("MatMul", "input 'B'", b, DType::kF32));
+    if (bias != nullptr) TSR_RETURN_IF_ERROR(CheckRunTensor("MatMul", "input 'bias'", bias, DType::kF32));
     if (y == nullptr) return Error(StatusCode::kInvalidArgument, "MatMul: output 'Y' is missing");
     TSR_ASSIGN_OR_RETURN(const MatMulDims d, SplitMatMul(a->shape, b->shape));
     TSR_ASSIGN_OR_RETURN(const Shape out_shape, MatMulOutputShape(a->shape, b->shape));
     if (y->shape != out_shape) {
       return Error(StatusCode::kInternal, "MatMul: output shape ", ShapeToString(y->shape), ", expected ",
                    ShapeToString(out_shape));
+    }
+    if (bias != nullptr && (d.b_vector || bias->shape != Shape{d.n})) {
+      return Error(StatusCode::kInternal, "MatMul: bias shape ", ShapeToString(bias->shape), ", expected [", d.n,
+                   "]");
     }
     if (y->NumElements() == 0) return Status::Ok();
 
@@ -196,6 +269,12 @@ class MatMulKernel final : public Kernel {
       p.a = a->data_as<float>() + a_index * d.m * d.k;
       p.lda = std::max<int64_t>(d.k, 1);
       p.b = packed.views[static_cast<size_t>(b_index)];
+      if (bias != nullptr) {
+        p.c = bias->data_as<float>();
+        p.c_stride_m = 0;
+        p.c_stride_n = 1;
+      }
+      p.activation = activation_;
       p.y = y->data_as<float>() + i * d.m * d.n;
       p.ldy = d.n;
     }
@@ -204,6 +283,7 @@ class MatMulKernel final : public Kernel {
 
  private:
   PackedBF32 prepacked_b_;  // empty unless B is a constant
+  GemmActivation activation_;
 };
 
 StatusOr<std::unique_ptr<Kernel>> CreateMatMul(const OpContext& ctx) {
@@ -215,7 +295,8 @@ StatusOr<std::unique_ptr<Kernel>> CreateMatMul(const OpContext& ctx) {
     const int64_t count = b->shape.size() <= 2 ? 1 : NumElements(Shape(b->shape.begin(), b->shape.end() - 2));
     TSR_ASSIGN_OR_RETURN(prepacked, PackedBF32::Pack(b->data_as<float>(), n, false, k, n, count, k * n));
   }
-  return std::unique_ptr<Kernel>(std::make_unique<MatMulKernel>(std::move(prepacked)));
+  TSR_ASSIGN_OR_RETURN(const GemmActivation act, ActivationOf(ctx.attrs));
+  return std::unique_ptr<Kernel>(std::make_unique<MatMulKernel>(std::move(prepacked), act));
 }
 
 OpDef MatMulDef() {
@@ -232,6 +313,18 @@ OpDef MatMulDef() {
   return def;
 }
 
+OpDef FusedMatMulDef() {
+  OpDef def = MatMulDef();
+  def.domain = kTesseraDomain;
+  def.op_type = "FusedMatMul";
+  def.since_version = 1;
+  def.inputs.push_back(ParamDef{"bias", ParamDef::Presence::kOptional, {DType::kF32}, "T"});
+  def.attributes = {AttrDef{"activation", AttrType::kString, false, Attribute::String("")}};
+  def.infer_shapes = InferFusedMatMul;
+  def.cost = FusedMatMulCost;
+  return def;
+}
+
 // ---------------------------------------------------------------------------
 // Gemm.
 
@@ -240,6 +333,7 @@ struct GemmAttrs {
   float beta = 1.0f;
   bool trans_a = false;
   bool trans_b = false;
+  GemmActivation activation = GemmActivation::kNone;  // FusedGemm only
 };
 
 GemmAttrs GemmAttrsOf(const OpContext& ctx) {
@@ -249,6 +343,8 @@ GemmAttrs GemmAttrsOf(const OpContext& ctx) {
   g.beta = ctx.attrs->GetFloat("beta", 1.0f);
   g.trans_a = ctx.attrs->GetInt("transA", 0) != 0;
   g.trans_b = ctx.attrs->GetInt("transB", 0) != 0;
+  StatusOr<GemmActivation> act = ActivationOf(ctx.attrs);
+  if (act.ok()) g.activation = act.value();
   return g;
 }
 
@@ -297,6 +393,7 @@ Status CheckGemmBias(const Shape& c, int64_t m, int64_t n) {
 }
 
 Status InferGemm(OpContext& ctx) {
+  TSR_RETURN_IF_ERROR(ActivationOf(ctx.attrs).status());
   const TensorInfo& a = ctx.input(0);
   const TensorInfo& b = ctx.input(1);
   TensorInfo& y = ctx.outputs[0];
@@ -331,6 +428,7 @@ OpCost GemmCost(const OpContext& ctx) {
     cost.flops += 2.0 * outputs;
     read += KnownElements(ctx.input(2));
   }
+  cost.flops += outputs * ActivationFlops(GemmAttrsOf(ctx).activation);
   cost.bytes_read = read * sizeof(float);
   cost.bytes_written = outputs * sizeof(float);
   return cost;
@@ -380,6 +478,7 @@ class GemmKernel final : public Kernel {
       p.c_stride_m = cm == 1 ? 0 : cn;
       p.c_stride_n = cn == 1 ? 0 : 1;
     }
+    p.activation = attrs_.activation;
     p.y = y->data_as<float>();
     p.ldy = d.n;
     return GemmF32(p, ctx.runner());
@@ -391,6 +490,7 @@ class GemmKernel final : public Kernel {
 };
 
 StatusOr<std::unique_ptr<Kernel>> CreateGemm(const OpContext& ctx) {
+  TSR_RETURN_IF_ERROR(ActivationOf(ctx.attrs).status());
   const GemmAttrs attrs = GemmAttrsOf(ctx);
   PackedBF32 prepacked;
   const Tensor* b = ctx.constant(1);
@@ -422,12 +522,23 @@ OpDef GemmDef(bool bias_optional) {
   return def;
 }
 
+OpDef FusedGemmDef() {
+  OpDef def = GemmDef(true);
+  def.domain = kTesseraDomain;
+  def.op_type = "FusedGemm";
+  def.since_version = 1;
+  def.attributes.push_back(AttrDef{"activation", AttrType::kString, false, Attribute::String("")});
+  return def;
+}
+
 }  // namespace
 
 Status RegisterGemmOps(OpRegistrar& registrar) {
   TSR_RETURN_IF_ERROR(registrar.Register(MatMulDef()));
   TSR_RETURN_IF_ERROR(registrar.Register(GemmDef(false)));
   TSR_RETURN_IF_ERROR(registrar.Register(GemmDef(true)));
+  TSR_RETURN_IF_ERROR(registrar.Register(FusedMatMulDef()));
+  TSR_RETURN_IF_ERROR(registrar.Register(FusedGemmDef()));
   return Status::Ok();
 }
 
