@@ -244,6 +244,12 @@ TsrStatus* TsrModelOptionsSetPluginsFromEnv(TsrModelOptions* options, int32_t en
   return nullptr;
 }
 
+TsrStatus* TsrModelOptionsSetOptimize(TsrModelOptions* options, int32_t enabled) {
+  if (options == nullptr) return NullArgument("TsrModelOptionsSetOptimize", "options");
+  options->options.optimize = enabled != 0;
+  return nullptr;
+}
+
 TsrStatus* TsrModelLoad(const char* path, const TsrModelOptions* options, TsrModel** out) {
   return Guard([&]() -> TsrStatus* {
     if (out == nullptr) return NullArgument("TsrModelLoad", "out");
@@ -341,6 +347,27 @@ TsrStatus* TsrModelGetNodeInfo(const TsrModel* m, size_t index, TsrNodeInfo* out
     out->input_names = m->nodes[index].inputs.data();
     out->num_outputs = m->nodes[index].outputs.size();
     out->output_names = m->nodes[index].outputs.data();
+    return nullptr;
+  });
+}
+
+size_t TsrModelGetOptimizationCount(const TsrModel* m) {
+  return m == nullptr ? 0 : m->model->optimize_report().passes.size();
+}
+
+TsrStatus* TsrModelGetOptimization(const TsrModel* m, size_t index, TsrOptimizationInfo* out) {
+  return Guard([&]() -> TsrStatus* {
+    if (m == nullptr || out == nullptr) return NullArgument("TsrModelGetOptimization", "model or out");
+    const auto& passes = m->model->optimize_report().passes;
+    if (index >= passes.size()) {
+      return MakeStatus(StatusCode::kInvalidArgument, "optimization index " + std::to_string(index) +
+                                                          " out of range (" + std::to_string(passes.size()) + ")");
+    }
+    // The report is part of the immutable model, so the name outlives it.
+    out->pass = passes[index].pass.c_str();
+    out->rewrites = passes[index].rewrites;
+    out->nodes_before = passes[index].nodes_before;
+    out->nodes_after = passes[index].nodes_after;
     return nullptr;
   });
 }

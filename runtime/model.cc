@@ -53,6 +53,22 @@ Status AddPluginHint(const Status& status, const PluginSet* plugins) {
                                    "TsrModelOptionsAddPlugin, or " + kPluginPathEnv + ")");
 }
 
+// The graph optimizations `options` asks for, before the Model (whose
+// reachability and kernels are the final graph's) is made.
+StatusOr<graph::OptimizeReport> Optimize(graph::Graph& graph, const graph::LoadOptions& load,
+                                         const ModelOptions& options, const std::string& source) {
+  graph::OptimizeReport report;
+  if (!options.optimize) return report;
+  const OpRegistry& registry = load.registry != nullptr ? *load.registry : BuiltinOpRegistry();
+  const Status status = graph::OptimizeGraph(graph, registry, &report);
+  if (!status.ok()) {
+    return Status(status.code(), source + ": " + status.message() +
+                                     " (load with optimizations off to avoid it: --no-optimize, TESSERA_OPTIMIZE=0 "
+                                     "or TsrModelOptionsSetOptimize)");
+  }
+  return report;
+}
+
 }  // namespace
 
 StatusOr<std::shared_ptr<const Model>> Model::LoadFromFile(const std::string& path, const ModelOptions& options) {
@@ -60,8 +76,10 @@ StatusOr<std::shared_ptr<const Model>> Model::LoadFromFile(const std::string& pa
   TSR_ASSIGN_OR_RETURN(std::shared_ptr<const PluginSet> plugins, LoadPlugins(options, &load));
   auto graph = graph::LoadGraphFromFile(path, load);
   if (!graph.ok()) return AddPluginHint(graph.status(), plugins.get());
+  TSR_ASSIGN_OR_RETURN(graph::OptimizeReport report, Optimize(*graph.value(), load, options, path));
   std::shared_ptr<Model> model(new Model(std::move(graph).value()));
   model->plugins_ = std::move(plugins);
+  model->optimize_report_ = std::move(report);
   TSR_RETURN_IF_ERROR(model->CreateKernels().WithContext(path));
   return std::shared_ptr<const Model>(std::move(model));
 }
@@ -73,8 +91,10 @@ StatusOr<std::shared_ptr<const Model>> Model::LoadFromBuffer(const void* data, s
   TSR_ASSIGN_OR_RETURN(std::shared_ptr<const PluginSet> plugins, LoadPlugins(options, &load));
   auto graph = graph::LoadGraphFromBuffer(data, size, load, source_name);
   if (!graph.ok()) return AddPluginHint(graph.status(), plugins.get());
+  TSR_ASSIGN_OR_RETURN(graph::OptimizeReport report, Optimize(*graph.value(), load, options, source_name));
   std::shared_ptr<Model> model(new Model(std::move(graph).value()));
   model->plugins_ = std::move(plugins);
+  model->optimize_report_ = std::move(report);
   TSR_RETURN_IF_ERROR(model->CreateKernels().WithContext(source_name));
   return std::shared_ptr<const Model>(std::move(model));
 }

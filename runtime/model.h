@@ -10,6 +10,7 @@
 #include "graph/graph.h"
 #include "graph/loader.h"
 #include "graph/memory_plan.h"
+#include "graph/passes/optimize.h"
 #include "runtime/core/op.h"
 
 namespace tessera::runtime {
@@ -24,6 +25,9 @@ struct ModelOptions {
   // plugins_from_env is set.
   std::vector<std::string> plugins;
   bool plugins_from_env = true;
+  // Graph optimizations (graph/passes/optimize.h) after validation; on
+  // unless TESSERA_OPTIMIZE is 0, off or false.
+  bool optimize = graph::OptimizeFromEnvironment();
 };
 
 class Model {
@@ -52,6 +56,10 @@ class Model {
   // fails naming the input and dim that is dynamic and unbound.
   StatusOr<std::vector<Shape>> BindInputShapes(const std::vector<std::pair<std::string, int64_t>>& dims) const;
 
+  // What the graph optimizations did at load (empty when they were off or
+  // nothing applied).
+  const graph::OptimizeReport& optimize_report() const { return optimize_report_; }
+
   // The plugins loaded for this model; nullptr when none.
   const PluginSet* plugins() const { return plugins_.get(); }
 
@@ -64,6 +72,7 @@ class Model {
   std::unique_ptr<graph::Graph> graph_;
   std::vector<std::unique_ptr<Kernel>> kernels_;
   graph::Reachability reachability_;
+  graph::OptimizeReport optimize_report_;
 };
 
 // Converts an ONNX model file to .tess bytes, with the ops of the built-ins

@@ -129,14 +129,23 @@ TEST(ApiTest, Introspection) {
   ASSERT_EQ(outputs.size(), 1u);
   EXPECT_EQ(outputs[0].name, "probs");
   EXPECT_EQ(outputs[0].dims, (std::vector<int64_t>{-1, 10}));
+  // 8 nodes as stored; at load MatMul + Add + Sigmoid and Gemm + Tanh fuse.
   const auto nodes = model.Nodes();
-  ASSERT_EQ(nodes.size(), 8u);
+  ASSERT_EQ(nodes.size(), 5u);
   EXPECT_EQ(nodes.back().op_type, "Softmax");
   EXPECT_EQ(nodes.back().inputs, (std::vector<std::string>{"logits"}));
+  const auto optimizations = model.Optimizations();
+  ASSERT_EQ(optimizations.size(), 2u);
+  EXPECT_STREQ(optimizations[0].pass, "matmul_bias_fusion");
+  EXPECT_EQ(optimizations[0].nodes_before, 8);
+  EXPECT_EQ(optimizations[1].nodes_after, 5);
+  const tessera::Model stored = tessera::Model::Load(kModelPath, tessera::ModelOptions().Optimize(false));
+  EXPECT_EQ(stored.Nodes().size(), 8u);
+  EXPECT_TRUE(stored.Optimizations().empty());
   const TsrModelStats stats = model.Stats({{"batch", 4}});
   EXPECT_EQ(stats.parameter_count, 32 * 64 * 2 + 64 * 2 + 64 * 10 + 10);
   EXPECT_EQ(stats.parameter_bytes, stats.parameter_count * 4);
-  EXPECT_EQ(stats.num_intermediates, 7);
+  EXPECT_EQ(stats.num_intermediates, 4);
   EXPECT_LT(stats.activation_bytes_planned, stats.activation_bytes_unplanned);
   bool found = false;
   for (const auto& [key, value] : model.Metadata()) found |= key == "name" && value == "gated_mlp";
@@ -155,12 +164,13 @@ TEST(ApiTest, ProfileHasOneRecordPerNodeWithCosts) {
   tessera::Value input = tessera::Value::FromData<float>({8, 32}, Inputs(8));
   session.Run({{"features", &input}}, {"probs"});
   const auto profile = session.Profile();
-  ASSERT_EQ(profile.size(), 8u);
+  ASSERT_EQ(profile.size(), 5u);  // after the load-time fusions
   for (const auto& p : profile) {
     EXPECT_GE(p.duration_ns, 0);
     EXPECT_GT(p.bytes, 0) << p.node_name;
     if (p.node_name == "gate/matmul") {
-      EXPECT_EQ(p.flops, 2.0 * 8 * 32 * 64);
+      // The product, plus the fused bias (1) and sigmoid (27) per output.
+      EXPECT_EQ(p.flops, 2.0 * 8 * 32 * 64 + 8 * 64 * 28);
     }
   }
 }

@@ -52,6 +52,23 @@ int main(int argc, char** argv) {
   CHECK(info.dim_names[0] != NULL && strcmp(info.dim_names[0], "batch") == 0);
   ExpectError(TsrModelGetInputInfo(model, 5, &info), TSR_ERR_INVALID_ARGUMENT, "out of range");
 
+  /* The load-time graph optimizations: bias fusion, then two activations. */
+  CHECK(TsrModelGetNodeCount(model) == 5);
+  CHECK(TsrModelGetOptimizationCount(model) == 2);
+  TsrOptimizationInfo opt;
+  CHECK(TsrModelGetOptimization(model, 1, &opt) == NULL);
+  CHECK(strcmp(opt.pass, "activation_fusion") == 0 && opt.rewrites == 2);
+  CHECK(opt.nodes_before == 7 && opt.nodes_after == 5);
+  ExpectError(TsrModelGetOptimization(model, 2, &opt), TSR_ERR_INVALID_ARGUMENT, "out of range");
+  TsrModelOptions* as_stored = NULL;
+  TsrModel* stored = NULL;
+  CHECK(TsrModelOptionsCreate(&as_stored) == NULL);
+  CHECK(TsrModelOptionsSetOptimize(as_stored, 0) == NULL);
+  CHECK(TsrModelLoad(argv[1], as_stored, &stored) == NULL);
+  CHECK(TsrModelGetNodeCount(stored) == 8 && TsrModelGetOptimizationCount(stored) == 0);
+  TsrModelRelease(stored);
+  TsrModelOptionsRelease(as_stored);
+
   TsrSessionOptions* options = NULL;
   CHECK(TsrSessionOptionsCreate(&options) == NULL);
   CHECK(TsrSessionOptionsSetThreadCount(options, 2) == NULL);
@@ -86,7 +103,8 @@ int main(int argc, char** argv) {
       CHECK(fabs(sum - 1.0) < 1e-5);
     }
     TsrTensorRelease(outs[0]);
-    CHECK(TsrSessionGetProfileCount(session) == 8);
+    /* 8 nodes as stored; at load MatMul + Add + Sigmoid and Gemm + Tanh fuse. */
+    CHECK(TsrSessionGetProfileCount(session) == 5);
     TsrNodeProfile record;
     CHECK(TsrSessionGetProfileRecord(session, 0, &record) == NULL);
     CHECK(record.duration_ns >= 0);

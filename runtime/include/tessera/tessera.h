@@ -97,6 +97,11 @@ TSR_API void TsrModelOptionsRelease(TsrModelOptions* options);
 TSR_API TsrStatus* TsrModelOptionsAddPlugin(TsrModelOptions* options, const char* path);
 /* 0: ignore TESSERA_PLUGINS for loads with these options (default 1). */
 TSR_API TsrStatus* TsrModelOptionsSetPluginsFromEnv(TsrModelOptions* options, int32_t enabled);
+/* 0: load the graph as stored, without the graph optimizations (constant
+ * folding, dead-node elimination, GEMM bias/activation, LayerNorm, GELU and
+ * attention fusion). Default 1, or 0 when the environment variable
+ * TESSERA_OPTIMIZE is 0, off or false. */
+TSR_API TsrStatus* TsrModelOptionsSetOptimize(TsrModelOptions* options, int32_t enabled);
 
 typedef struct TsrModel TsrModel;
 /* Memory-maps the file (weights are used in place), verifies it, validates
@@ -158,6 +163,21 @@ typedef struct TsrNodeInfo {
 } TsrNodeInfo;
 TSR_API size_t TsrModelGetNodeCount(const TsrModel* model);
 TSR_API TsrStatus* TsrModelGetNodeInfo(const TsrModel* model, size_t index, TsrNodeInfo* out);
+
+/* The graph optimizations that changed the graph at load, in the order they
+ * ran: the pass ("constant_folding", "attention_fusion", ...), how many
+ * rewrites it made, and the node count before and after it. Node counts of
+ * the whole graph: the stored one is the first record's nodes_before (or
+ * TsrModelGetNodeCount when there are no records). The pass name lives as
+ * long as the model. */
+typedef struct TsrOptimizationInfo {
+  const char* pass;
+  int32_t rewrites;
+  int32_t nodes_before;
+  int32_t nodes_after;
+} TsrOptimizationInfo;
+TSR_API size_t TsrModelGetOptimizationCount(const TsrModel* model);
+TSR_API TsrStatus* TsrModelGetOptimization(const TsrModel* model, size_t index, TsrOptimizationInfo* out);
 
 /* Metadata key/value pairs stored in the file. */
 TSR_API size_t TsrModelGetMetadataCount(const TsrModel* model);

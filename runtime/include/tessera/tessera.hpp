@@ -189,6 +189,11 @@ class ModelOptions {
     detail::Check(TsrModelOptionsSetPluginsFromEnv(handle_.get(), on ? 1 : 0));
     return *this;
   }
+  // false: load the graph as stored, without graph optimizations.
+  ModelOptions& Optimize(bool on) {
+    detail::Check(TsrModelOptionsSetOptimize(handle_.get(), on ? 1 : 0));
+    return *this;
+  }
   const TsrModelOptions* get() const { return handle_.get(); }
 
  private:
@@ -233,6 +238,17 @@ class Model {
                                std::vector<std::string>(n.output_names, n.output_names + n.num_outputs)});
     }
     return nodes;
+  }
+
+  // The graph optimizations that changed the graph at load, in order.
+  std::vector<TsrOptimizationInfo> Optimizations() const {
+    std::vector<TsrOptimizationInfo> result;
+    for (size_t i = 0; i < TsrModelGetOptimizationCount(handle_.get()); ++i) {
+      TsrOptimizationInfo info;
+      detail::Check(TsrModelGetOptimization(handle_.get(), i, &info));
+      result.push_back(info);
+    }
+    return result;
   }
 
   std::vector<std::pair<std::string, std::string>> Metadata() const {
