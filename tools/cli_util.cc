@@ -166,9 +166,10 @@ Model LoadModel(const std::string& path) {
   }
 }
 
-Model LoadModel(const std::string& path, const std::vector<std::string>& plugins) {
-  if (plugins.empty()) return LoadModel(path);
+Model LoadModel(const std::string& path, const std::vector<std::string>& plugins, bool optimize) {
+  if (plugins.empty() && optimize) return LoadModel(path);
   ModelOptions options;
+  if (!optimize) options.Optimize(false);
   for (const std::string& plugin : plugins) options.AddPlugin(plugin);
   try {
     if (IsOnnxPath(path)) return Model::LoadOnnx(path, options);

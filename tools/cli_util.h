@@ -87,7 +87,8 @@ void CheckDimNames(const std::string& command, const DimBindings& dims, const st
 Model LoadModel(const std::string& path);
 // The same with plugin libraries (--plugin) whose ops the model may use; a
 // plugin that cannot be loaded is a runtime error naming the plugin file.
-Model LoadModel(const std::string& path, const std::vector<std::string>& plugins);
+// `optimize` false loads the graph as stored (no graph optimizations).
+Model LoadModel(const std::string& path, const std::vector<std::string>& plugins, bool optimize = true);
 
 // Consumes "--plugin PATH" if it is next (repeatable), appending PATH.
 bool ParsePluginOption(ArgReader& reader, std::vector<std::string>* plugins);

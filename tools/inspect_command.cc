@@ -13,16 +13,25 @@
 namespace tessera::cli {
 
 const char kInspectHelp[] =
-    "Usage: tessera inspect MODEL [--dim NAME=VALUE ...] [--plugin PATH ...]\n"
+    "Usage: tessera inspect MODEL [--dim NAME=VALUE ...] [--no-optimize] [--plugin PATH ...]\n"
     "\n"
     "Shows a model's inputs and outputs (dynamic dims by name), metadata, its\n"
     "nodes in execution order, an op histogram, the parameter count and size,\n"
     "and the activation memory the planner needs compared with giving every\n"
     "intermediate tensor its own buffer.\n"
     "\n"
+    "Models are optimized when they load (constant folding, dead-node\n"
+    "elimination, MatMul bias and activation fusion into the GEMM epilogue,\n"
+    "LayerNormalization, GELU and attention pattern fusion). When a pass\n"
+    "changed the graph, inspect shows the nodes as stored, the passes that\n"
+    "fired (rewrites, node counts), then the nodes that run; the figures are\n"
+    "for the graph that runs.\n"
+    "\n"
     "Options:\n"
     "  --dim NAME=VALUE  bind a dynamic dim (e.g. --dim batch=4) for the memory\n"
     "                    figures; repeatable. Unbound dims are listed instead.\n"
+    "  --no-optimize     load the graph as stored, without optimizations (as\n"
+    "                    TESSERA_OPTIMIZE=0 does for every command)\n"
     "  --plugin PATH     load an op library (a Tessera plugin) first, for models\n"
     "                    using its ops; repeatable (TESSERA_PLUGINS adds more)\n"
     "  -h, --help        show this help\n";
@@ -45,8 +54,8 @@ void PrintValues(const char* title, const std::vector<ValueInfo>& values) {
   std::fputs(values.empty() ? "  (none)\n" : table.ToString().c_str(), stdout);
 }
 
-void PrintNodes(const std::vector<NodeInfo>& nodes) {
-  std::printf("\nNodes (%zu, in execution order):\n", nodes.size());
+void PrintNodes(const std::vector<NodeInfo>& nodes, const char* title = "in execution order") {
+  std::printf("\nNodes (%zu, %s):\n", nodes.size(), title);
   Table table({"#", "name", "op", "inputs -> outputs"}, {true});
   for (size_t i = 0; i < nodes.size(); ++i) {
     const NodeInfo& n = nodes[i];
@@ -66,6 +75,29 @@ void PrintOpHistogram(const std::vector<NodeInfo>& nodes) {
   std::printf("\nOps (%zu types):\n", sorted.size());
   Table table({}, {false, true});
   for (const auto& [op, count] : sorted) table.AddRow({op, std::to_string(count)});
+  std::fputs(table.ToString().c_str(), stdout);
+}
+
+// The passes that changed the graph at load; with any, the stored graph
+// first, so before and after can be compared.
+void PrintOptimizations(const Model& model, const std::string& path, const std::vector<std::string>& plugins,
+                        bool optimize) {
+  if (!optimize) {
+    std::printf("\nOptimizations: off (--no-optimize)\n");
+    return;
+  }
+  const std::vector<TsrOptimizationInfo> passes = model.Optimizations();
+  if (passes.empty()) {
+    std::printf("\nOptimizations: none applied\n");
+    return;
+  }
+  PrintNodes(LoadModel(path, plugins, /*optimize=*/false).Nodes(), "as stored, before optimization");
+  std::printf("\nOptimizations (%d nodes -> %d):\n", passes.front().nodes_before, passes.back().nodes_after);
+  Table table({"pass", "rewrites", "nodes"}, {false, true, true});
+  for (const TsrOptimizationInfo& p : passes) {
+    table.AddRow({p.pass, std::to_string(p.rewrites),
+                  std::to_string(p.nodes_before) + " -> " + std::to_string(p.nodes_after)});
+  }
   std::fputs(table.ToString().c_str(), stdout);
 }
 
@@ -122,6 +154,7 @@ int InspectCommand(const std::vector<std::string>& args) {
   std::vector<std::string> positional;
   DimBindings dims;
   std::vector<std::string> plugins;
+  bool optimize = true;
   while (!reader.Done()) {
     std::string value;
     if (reader.Flag("--help", "-h")) {
@@ -130,6 +163,8 @@ int InspectCommand(const std::vector<std::string>& args) {
     }
     if (reader.Option("--dim", &value)) {
       ParseDimOption(command, value, &dims);
+    } else if (reader.Flag("--no-optimize")) {
+      optimize = false;
     } else if (ParsePluginOption(reader, &plugins)) {
       continue;
     } else {
@@ -140,7 +175,7 @@ int InspectCommand(const std::vector<std::string>& args) {
   if (positional.size() > 1) UsageError(command, "unexpected argument '" + Printable(positional[1]) + "'");
   const std::string& path = positional[0];
 
-  const Model model = LoadModel(path, plugins);
+  const Model model = LoadModel(path, plugins, optimize);
   const std::vector<ValueInfo> inputs = model.Inputs();
   const std::vector<std::string> dynamic = DynamicDimNames(inputs);
   CheckDimNames(command, dims, dynamic);
@@ -156,6 +191,7 @@ int InspectCommand(const std::vector<std::string>& args) {
   PrintValues("Outputs", model.Outputs());
   if (!dynamic.empty()) std::printf("Dynamic dims: %s\n", JoinNames(dynamic).c_str());
 
+  PrintOptimizations(model, path, plugins, optimize);
   const std::vector<NodeInfo> nodes = model.Nodes();
   PrintNodes(nodes);
   PrintOpHistogram(nodes);
