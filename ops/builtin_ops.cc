@@ -5,8 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include <hwy/targets.h>
-
+#include "ops/simd_target.h"
 #include "runtime/core/registry.h"
 
 namespace tessera {
@@ -29,8 +28,11 @@ Status RegisterBuiltinOps(OpRegistrar& registrar) {
 
 const OpRegistry& BuiltinOpRegistry() {
   static const OpRegistry* const registry = [] {
-    // Pick the best SIMD target once, before any kernel dispatches.
-    hwy::GetChosenTarget().Update(hwy::SupportedTargets());
+    // Choose the SIMD target once, before any kernel dispatches. A refused
+    // TESSERA_SIMD_TARGET leaves the default choice; it is said here once,
+    // and `tessera sysinfo` (GetMachineInfo) fails with the same message.
+    const Status& simd = ops::InitSimdTarget();
+    if (!simd.ok()) std::fprintf(stderr, "tessera: warning: %s; using the default target\n", simd.message().c_str());
     auto* r = new OpRegistry();
     r->set_owner("builtin");
     const Status status = ops::RegisterBuiltinOps(*r);

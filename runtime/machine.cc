@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "hwy/targets.h"
+#include "ops/simd_target.h"
 #include "runtime/core/tensor.h"
 #include "runtime/machine_kernels.h"
 #include "runtime/threading.h"
@@ -27,17 +28,6 @@ volatile float g_sink = 0;
 // run undisturbed even when other processes share the cores (a scheduler
 // time slice is a few ms).
 constexpr int kRepetitions = 10;
-
-std::string TargetList(int64_t targets) {
-  std::string list;
-  // Lower bits are better targets in Highway's encoding.
-  for (int bit = 0; bit < 63; ++bit) {
-    const int64_t target = int64_t{1} << bit;
-    if ((targets & target) == 0) continue;
-    list += (list.empty() ? "" : " ") + std::string(hwy::TargetName(target));
-  }
-  return list;
-}
 
 struct FmaJob {
   int64_t iterations;
@@ -186,9 +176,13 @@ StatusOr<double> MeasureTriadGbs(int threads, size_t bytes_per_array, double sec
 const StatusOr<MachineInfo>& GetMachineInfo() {
   static const StatusOr<MachineInfo>* const info = [] {
     const Clock::time_point start = Clock::now();
+    // TESSERA_SIMD_TARGET applies before the first dispatch; a value it
+    // refuses is an error here, where `tessera sysinfo` reports it.
+    const Status& simd = ops::InitSimdTarget();
+    if (!simd.ok()) return new StatusOr<MachineInfo>(simd);
     MachineInfo m;
     m.simd_target = hwy::TargetName(DispatchedTarget());
-    m.supported_targets = TargetList(hwy::SupportedTargets() & HWY_TARGETS);
+    m.supported_targets = ops::SimdTargetNames(ops::UsableSimdTargets());
     m.vector_bits = static_cast<int>(VectorBytesF32() * 8);
     m.cores = DefaultThreadCount();
     // ~0.15 s per number: long enough to reach a steady clock, short

@@ -2,6 +2,7 @@
 // SIMD target the kernels run on, the cores, and the measured FP32 FMA peak
 // and memory bandwidth on one thread and on all cores.
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,10 @@ const char kSysinfoHelp[] =
     "Measuring takes about a second; other load on the machine lowers the\n"
     "numbers, so run it on an idle machine.\n"
     "\n"
+    "The kernels run on the best SIMD target that is built in and supported by\n"
+    "the CPU (listed best first); the TESSERA_SIMD_TARGET environment variable\n"
+    "caps it at one of those, e.g. TESSERA_SIMD_TARGET=SSE4.\n"
+    "\n"
     "Options:\n"
     "  -h, --help             show this help\n";
 
@@ -37,7 +42,10 @@ int SysinfoCommand(const std::vector<std::string>& args) {
   const std::string all = std::to_string(m.cores) + (m.cores == 1 ? " thread" : " threads");
   Table table({});
   table.AddRow({"Tessera", TsrVersionString()});
-  table.AddRow({"SIMD target", m.simd_target + " (" + std::to_string(m.vector_bits) + "-bit vectors)"});
+  std::string target = m.simd_target + " (" + std::to_string(m.vector_bits) + "-bit vectors";
+  const char* cap = std::getenv("TESSERA_SIMD_TARGET");
+  if (cap != nullptr && cap[0] != '\0') target += std::string(", capped by TESSERA_SIMD_TARGET=") + cap;
+  table.AddRow({"SIMD target", target + ")"});
   table.AddRow({"Supported targets", m.supported_targets});
   table.AddRow({"Cores", std::to_string(m.cores)});
   char line[160];

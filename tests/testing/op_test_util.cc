@@ -6,6 +6,7 @@
 
 #include <hwy/targets.h>
 
+#include "ops/simd_target.h"
 #include "runtime/core/registry.h"
 #include "runtime/threading.h"
 
@@ -42,7 +43,11 @@ bool BitwiseEqual(const Tensor& a, const Tensor& b) {
 }
 
 void ForEachTarget(const std::function<void(const char*)>& fn) {
-  for (int64_t targets = hwy::SupportedTargets(); targets != 0; targets &= targets - 1) {
+  // Applies TESSERA_SIMD_TARGET first, so a capped run tests the cap and
+  // every target below it. Only targets compiled in: dispatch to any other
+  // would silently run the fallback target under a wrong name.
+  (void)ops::InitSimdTarget();
+  for (int64_t targets = hwy::SupportedTargets() & HWY_TARGETS; targets != 0; targets &= targets - 1) {
     const int64_t target = targets & ~(targets - 1);
     hwy::SetSupportedTargetsForTest(target);
     hwy::GetChosenTarget().Update(hwy::SupportedTargets());

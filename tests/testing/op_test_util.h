@@ -41,8 +41,10 @@ template <typename T>
 OwnedTensor FromVector(const Shape& shape, const std::vector<T>& values);
 std::vector<float> ToFloatVector(const Tensor& t);
 
-// Calls fn once per Highway target this CPU supports, with dispatch forced
-// to that target; restores the normal choice afterwards.
+// Calls fn once per Highway target that is compiled in and supported by
+// this CPU (at most TESSERA_SIMD_TARGET when set), with dispatch forced to
+// that target through hwy::SetSupportedTargetsForTest; restores the normal
+// choice afterwards.
 void ForEachTarget(const std::function<void(const char* target_name)>& fn);
 
 // True when both tensors have equal dtype, shape and bytes.
