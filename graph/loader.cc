@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <limits>
@@ -36,10 +37,25 @@ class MappedFile {
 
 Status InvalidModel(const std::string& what) { return Status(StatusCode::kInvalidModel, what); }
 
+// `limit_name` is the ModelLimits field, so a message says which option to
+// raise.
+Status OverLimit(const std::string& what, uint64_t got, uint64_t limit, const char* limit_name) {
+  return Error(StatusCode::kResourceExhausted, what, " is ", got, ", over the limit of ", limit, " (", limit_name, ")");
+}
+
+Status CheckFileSize(size_t size, const ModelLimits& limits) {
+  if (size > static_cast<uint64_t>(limits.max_file_bytes)) {
+    return OverLimit("model size in bytes", size, static_cast<uint64_t>(limits.max_file_bytes), "max_file_bytes");
+  }
+  return Status::Ok();
+}
+
+std::string TensorLabel(size_t index, const std::string& name) {
+  return "tensor " + std::to_string(index) + (name.empty() ? std::string() : " '" + name + "'");
+}
+
 std::string TensorLabel(size_t index, const fbs::Tensor* t) {
-  std::string label = "tensor " + std::to_string(index);
-  if (t != nullptr && t->name() != nullptr) label += " '" + t->name()->str() + "'";
-  return label;
+  return TensorLabel(index, t != nullptr && t->name() != nullptr ? t->name()->str() : std::string());
 }
 
 // Converts the inline integer data of a constant to its dtype, checking
@@ -84,7 +100,10 @@ class Loader {
           inferred.code() == StatusCode::kInvalidArgument ? StatusCode::kInvalidModel : inferred.code();
       return Error(code, inferred.message());
     }
-    for (size_t i = 0; i < graph.values.size(); ++i) graph.values[i].info = infos[i];
+    for (size_t i = 0; i < graph.values.size(); ++i) {
+      TSR_RETURN_IF_ERROR(CheckTensorLimit(infos[i].shape, limits(), TensorLabel(i, graph.values[i].name)));
+      graph.values[i].info = infos[i];
+    }
     return Status::Ok();
   }
 
@@ -99,7 +118,18 @@ class Loader {
     return v != nullptr ? *v : *empty;
   }
 
+  // Every string the loader copies: names, op types, domains, attribute
+  // strings, metadata.
+  Status CheckString(const flatbuffers::String* str, const std::string& what) const {
+    if (str == nullptr || static_cast<int64_t>(str->size()) <= limits().max_string_bytes) return Status::Ok();
+    return OverLimit(what + ": length", str->size(), static_cast<uint64_t>(limits().max_string_bytes),
+                     "max_string_bytes");
+  }
+
+  const ModelLimits& limits() const { return options_.limits; }
+
   Status CheckEnvelope() {
+    TSR_RETURN_IF_ERROR(CheckFileSize(size_, limits()));
     if (size_ < 8) {
       return InvalidModel("file is " + std::to_string(size_) + " bytes, too small to be a Tessera model");
     }
@@ -125,6 +155,19 @@ class Loader {
                           std::to_string(model_->format_minor()) + " is not supported; this build reads " +
                           std::to_string(kFormatMajor) + ".x");
     }
+    const uint64_t num_tensors = OrEmpty(model_->tensors()).size();
+    if (num_tensors > static_cast<uint64_t>(limits().max_tensors)) {
+      return OverLimit("tensor count", num_tensors, static_cast<uint64_t>(limits().max_tensors), "max_tensors");
+    }
+    const uint64_t num_nodes = OrEmpty(model_->nodes()).size();
+    if (num_nodes > static_cast<uint64_t>(limits().max_nodes)) {
+      return OverLimit("node count", num_nodes, static_cast<uint64_t>(limits().max_nodes), "max_nodes");
+    }
+    TSR_RETURN_IF_ERROR(CheckString(model_->producer(), "producer"));
+    for (const auto* kv : OrEmpty(model_->metadata())) {
+      TSR_RETURN_IF_ERROR(CheckString(kv->key(), "metadata key"));
+      TSR_RETURN_IF_ERROR(CheckString(kv->value(), "metadata '" + kv->key()->str().substr(0, 64) + "'"));
+    }
     const uint64_t seg_off = model_->segment_offset();
     const uint64_t seg_size = model_->segment_size();
     if (seg_size > 0) {
@@ -141,19 +184,20 @@ class Loader {
 
   Status ReadShape(const fbs::Tensor* t, Value& value) {
     if (t->shape() == nullptr) return Status::Ok();
-    if (t->shape()->size() > static_cast<uint32_t>(options_.max_rank)) {
-      return InvalidModel("rank " + std::to_string(t->shape()->size()) + " exceeds the limit of " +
-                          std::to_string(options_.max_rank));
+    if (t->shape()->size() > static_cast<uint64_t>(limits().max_rank)) {
+      return OverLimit("rank", t->shape()->size(), static_cast<uint64_t>(limits().max_rank), "max_rank");
     }
     value.info.has_shape = true;
     for (const fbs::Dim* dim : *t->shape()) {
       if (dim->size() < kDynamicDim) {
         return InvalidModel("dim size " + std::to_string(dim->size()) + " is negative");
       }
+      TSR_RETURN_IF_ERROR(CheckString(dim->name(), "dim name"));
       value.info.shape.push_back(dim->size());
       value.dim_names.push_back(dim->name() != nullptr ? dim->name()->str() : "");
     }
-    return Status::Ok();
+    // Before anything is allocated for it (a constant's buffer, a plan).
+    return CheckTensorLimit(value.info.shape, limits(), "");
   }
 
   Status ReadConstant(const fbs::Tensor* t, Value& value, Graph& graph) {
@@ -225,6 +269,7 @@ class Loader {
     std::map<std::string, size_t> names;
     for (flatbuffers::uoffset_t i = 0; i < tensors.size(); ++i) {
       const fbs::Tensor* t = tensors.Get(i);
+      TSR_RETURN_IF_ERROR(CheckString(t->name(), "tensor " + std::to_string(i) + ": name"));
       Value value;
       value.name = t->name()->str();
       const std::string label = TensorLabel(i, t);
@@ -256,7 +301,19 @@ class Loader {
   }
 
   Status ReadAttribute(const fbs::Attribute* a, AttributeMap& attrs) {
+    TSR_RETURN_IF_ERROR(CheckString(a->name(), "attribute name"));
     const std::string name = a->name()->str();
+    TSR_RETURN_IF_ERROR(CheckString(a->s(), "attribute '" + name + "'"));
+    const uint64_t elements = std::max({a->ints() != nullptr ? a->ints()->size() : 0u,
+                                        a->floats() != nullptr ? a->floats()->size() : 0u,
+                                        a->strings() != nullptr ? a->strings()->size() : 0u});
+    if (elements > static_cast<uint64_t>(limits().max_attribute_elements)) {
+      return OverLimit("attribute '" + name + "': element count", elements,
+                       static_cast<uint64_t>(limits().max_attribute_elements), "max_attribute_elements");
+    }
+    for (const auto* str : OrEmpty(a->strings())) {
+      TSR_RETURN_IF_ERROR(CheckString(str, "attribute '" + name + "'"));
+    }
     if (attrs.Has(name)) return InvalidModel("attribute '" + name + "' appears twice");
     Attribute value;
     switch (a->type()) {
@@ -307,6 +364,10 @@ class Loader {
     const auto& nodes = OrEmpty(model_->nodes());
     for (flatbuffers::uoffset_t i = 0; i < nodes.size(); ++i) {
       const fbs::Node* n = nodes.Get(i);
+      const std::string where = "node " + std::to_string(i);
+      TSR_RETURN_IF_ERROR(CheckString(n->name(), where + ": name"));
+      TSR_RETURN_IF_ERROR(CheckString(n->op_type(), where + ": op type"));
+      TSR_RETURN_IF_ERROR(CheckString(n->domain(), where + ": domain"));
       Node node;
       node.file_index = static_cast<int>(i);
       node.name = n->name() != nullptr ? n->name()->str() : "";
@@ -463,6 +524,27 @@ StatusOr<std::unique_ptr<Graph>> LoadFromBytes(const uint8_t* data, size_t size,
 
 }  // namespace
 
+Status CheckTensorLimit(const Shape& shape, const ModelLimits& limits, const std::string& what) {
+  // Dynamic dims count as 1: whatever they are bound to, the known ones
+  // alone already set a floor.
+  const uint64_t limit = static_cast<uint64_t>(std::max<int64_t>(limits.max_tensor_elements, 0));
+  uint64_t n = 1;
+  for (int64_t d : shape) {
+    if (d <= 0) {
+      if (d == 0) return Status::Ok();
+      continue;
+    }
+    // n <= limit < 2^63 here, so the product cannot wrap before the check.
+    if (static_cast<uint64_t>(d) > limit / n) {
+      Status s = Error(StatusCode::kResourceExhausted, "shape ", ShapeToString(shape), " has more than ", limit,
+                       " elements, the limit (max_tensor_elements)");
+      return what.empty() ? s : s.WithContext(what);
+    }
+    n *= static_cast<uint64_t>(d);
+  }
+  return Status::Ok();
+}
+
 StatusOr<std::unique_ptr<Graph>> LoadGraphFromFile(const std::string& path, const LoadOptions& options) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -480,6 +562,10 @@ StatusOr<std::unique_ptr<Graph>> LoadGraphFromFile(const std::string& path, cons
     close(fd);
     return Error(StatusCode::kInvalidModel, path, ": file is empty");
   }
+  if (Status s = CheckFileSize(size, options.limits); !s.ok()) {
+    close(fd);
+    return s.WithContext(path);
+  }
   void* p = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
   const int err = errno;
   close(fd);
@@ -491,6 +577,7 @@ StatusOr<std::unique_ptr<Graph>> LoadGraphFromFile(const std::string& path, cons
 
 StatusOr<std::unique_ptr<Graph>> LoadGraphFromBuffer(const void* data, size_t size, const LoadOptions& options,
                                                      const std::string& source_name) {
+  TSR_RETURN_IF_ERROR(CheckFileSize(size, options.limits).WithContext(source_name));
   TSR_ASSIGN_OR_RETURN(AlignedBuffer copy, AlignedBuffer::Allocate(size));
   if (size > 0) std::memcpy(copy.data(), data, size);
   auto holder = std::make_shared<AlignedBuffer>(std::move(copy));

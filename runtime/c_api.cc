@@ -244,6 +244,54 @@ TsrStatus* TsrModelOptionsSetPluginsFromEnv(TsrModelOptions* options, int32_t en
   return nullptr;
 }
 
+namespace {
+
+// The field of ModelLimits a TSR_LIMIT_* value names; nullptr if none.
+int64_t* LimitField(tessera::graph::ModelLimits& limits, int32_t limit) {
+  switch (limit) {
+    case TSR_LIMIT_FILE_BYTES: return &limits.max_file_bytes;
+    case TSR_LIMIT_RANK: return &limits.max_rank;
+    case TSR_LIMIT_TENSOR_ELEMENTS: return &limits.max_tensor_elements;
+    case TSR_LIMIT_PLANNED_BYTES: return &limits.max_planned_bytes;
+    case TSR_LIMIT_NODES: return &limits.max_nodes;
+    case TSR_LIMIT_TENSORS: return &limits.max_tensors;
+    case TSR_LIMIT_STRING_BYTES: return &limits.max_string_bytes;
+    case TSR_LIMIT_ATTRIBUTE_ELEMENTS: return &limits.max_attribute_elements;
+    default: return nullptr;
+  }
+}
+
+}  // namespace
+
+TsrStatus* TsrModelOptionsSetLimit(TsrModelOptions* options, int32_t limit, int64_t value) {
+  return Guard([&]() -> TsrStatus* {
+    if (options == nullptr) return NullArgument("TsrModelOptionsSetLimit", "options");
+    int64_t* field = LimitField(options->options.load.limits, limit);
+    if (field == nullptr) {
+      return MakeStatus(StatusCode::kInvalidArgument, "TsrModelOptionsSetLimit: unknown limit " + std::to_string(limit));
+    }
+    if (value < 1) {
+      return MakeStatus(StatusCode::kInvalidArgument, "TsrModelOptionsSetLimit: limit " + std::to_string(limit) +
+                                                          " must be >= 1, got " + std::to_string(value));
+    }
+    *field = value;
+    return nullptr;
+  });
+}
+
+TsrStatus* TsrModelOptionsGetLimit(const TsrModelOptions* options, int32_t limit, int64_t* value) {
+  return Guard([&]() -> TsrStatus* {
+    if (options == nullptr || value == nullptr) return NullArgument("TsrModelOptionsGetLimit", "options or value");
+    tessera::graph::ModelLimits limits = options->options.load.limits;
+    const int64_t* field = LimitField(limits, limit);
+    if (field == nullptr) {
+      return MakeStatus(StatusCode::kInvalidArgument, "TsrModelOptionsGetLimit: unknown limit " + std::to_string(limit));
+    }
+    *value = *field;
+    return nullptr;
+  });
+}
+
 TsrStatus* TsrModelOptionsSetOptimize(TsrModelOptions* options, int32_t enabled) {
   if (options == nullptr) return NullArgument("TsrModelOptionsSetOptimize", "options");
   options->options.optimize = enabled != 0;
@@ -461,6 +509,12 @@ TsrStatus* TsrSessionOptionsAddState(TsrSessionOptions* options, const char* out
 TsrStatus* TsrSessionResetState(TsrSession* session) {
   if (session == nullptr) return NullArgument("TsrSessionResetState", "session");
   session->session->ResetState();
+  return nullptr;
+}
+
+TsrStatus* TsrSessionCancel(TsrSession* session) {
+  if (session == nullptr) return NullArgument("TsrSessionCancel", "session");
+  session->session->Cancel();
   return nullptr;
 }
 

@@ -13,6 +13,8 @@
 #include <mutex>
 #include <set>
 
+#include "runtime/tsan_annotations.h"
+
 namespace tessera::runtime {
 namespace {
 
@@ -88,11 +90,26 @@ struct Executor::Impl {
       } else {
         for (int p : producers) tbb::flow::make_edge(*nodes[static_cast<size_t>(p)], *nodes[i]);
       }
+      predecessors.emplace_back(producers.begin(), producers.end());
     }
   }
 
   void RunNode(size_t i) {
+    // For ThreadSanitizer, the flow graph's edges (runtime/tsan_annotations.h).
+    TSR_TSAN_ACQUIRE(&predecessors);
+    for (int p : predecessors[i]) TSR_TSAN_ACQUIRE(&predecessors[static_cast<size_t>(p)]);
+    RunNodeBody(i);
+    TSR_TSAN_RELEASE(&predecessors[i]);
+  }
+
+  void RunNodeBody(size_t i) {
     if (failed.load(std::memory_order_relaxed)) return;
+    if (cancel.cancelled()) {
+      std::lock_guard<std::mutex> lock(error_mutex);
+      if (first_error.ok()) first_error = Status(StatusCode::kCancelled, "the run was cancelled");
+      failed.store(true, std::memory_order_relaxed);
+      return;
+    }
     const int64_t t0 = records != nullptr ? Ticks() : 0;
     const graph::Node& node = model.graph().nodes[i];
     Status status;
@@ -125,10 +142,13 @@ struct Executor::Impl {
   std::unique_ptr<tbb::flow::graph> graph;
   std::unique_ptr<tbb::flow::broadcast_node<tbb::flow::continue_msg>> start;
   std::vector<std::unique_ptr<tbb::flow::continue_node<tbb::flow::continue_msg>>> nodes;
+  // The nodes each node waits for (its flow-graph edges), by node index.
+  std::vector<std::vector<int>> predecessors;
 
   // State of the run in progress.
   std::vector<Tensor>* tensors = nullptr;
   std::vector<NodeRecord>* records = nullptr;
+  CancelToken cancel;
   int64_t run_start_ticks = 0;
   std::atomic<bool> failed{false};
   std::mutex error_mutex;
@@ -148,10 +168,11 @@ Executor::~Executor() {
   }
 }
 
-Status Executor::Run(std::vector<Tensor>& tensors, std::vector<NodeRecord>* records) {
+Status Executor::Run(std::vector<Tensor>& tensors, std::vector<NodeRecord>* records, CancelToken cancel) {
   Impl& s = *impl_;
   s.tensors = &tensors;
   s.records = records;
+  s.cancel = cancel;
   if (records != nullptr) records->assign(s.model.graph().nodes.size(), NodeRecord{});
   s.failed.store(false);
   s.first_error = Status::Ok();
@@ -160,8 +181,10 @@ Status Executor::Run(std::vector<Tensor>& tensors, std::vector<NodeRecord>* reco
   s.arena.Execute([&] {
     try {
       if (!s.graph) s.Build();
+      TSR_TSAN_RELEASE(&s.predecessors);
       s.start->try_put(tbb::flow::continue_msg());
       s.graph->wait_for_all();
+      for (const auto& p : s.predecessors) TSR_TSAN_ACQUIRE(&p);
     } catch (...) {
       escaped = std::current_exception();
     }

@@ -4,6 +4,7 @@
 #ifndef TESSERA_RUNTIME_EXECUTOR_H_
 #define TESSERA_RUNTIME_EXECUTOR_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -20,6 +21,17 @@ struct NodeRecord {
   int thread_index = 0;
 };
 
+// A run's cancellation: the run with id `run` is cancelled once
+// `*cancelled_run` equals it (Session::Cancel stores the id of the run in
+// progress). Checked before each node starts.
+struct CancelToken {
+  const std::atomic<uint64_t>* cancelled_run = nullptr;
+  uint64_t run = 0;
+  bool cancelled() const {
+    return cancelled_run != nullptr && cancelled_run->load(std::memory_order_relaxed) == run;
+  }
+};
+
 class Executor {
  public:
   // `arena` must outlive the executor.
@@ -29,8 +41,10 @@ class Executor {
   // Runs every node once. tensors[v] is the view of value v (inputs,
   // constants, arena slices, owned outputs). On failure the first error is
   // returned with the node named; nodes not yet started are skipped.
-  // With `records`, one entry per node is filled (in node order).
-  Status Run(std::vector<Tensor>& tensors, std::vector<NodeRecord>* records);
+  // With `records`, one entry per node is filled (in node order). Once
+  // `cancel` says so, nodes not yet started are skipped and the run
+  // returns kCancelled.
+  Status Run(std::vector<Tensor>& tensors, std::vector<NodeRecord>* records, CancelToken cancel = {});
 
  private:
   struct Impl;

@@ -80,6 +80,7 @@ StatusOr<std::shared_ptr<const Model>> Model::LoadFromFile(const std::string& pa
   std::shared_ptr<Model> model(new Model(std::move(graph).value()));
   model->plugins_ = std::move(plugins);
   model->optimize_report_ = std::move(report);
+  model->limits_ = options.load.limits;
   TSR_RETURN_IF_ERROR(model->CreateKernels().WithContext(path));
   return std::shared_ptr<const Model>(std::move(model));
 }
@@ -95,6 +96,7 @@ StatusOr<std::shared_ptr<const Model>> Model::LoadFromBuffer(const void* data, s
   std::shared_ptr<Model> model(new Model(std::move(graph).value()));
   model->plugins_ = std::move(plugins);
   model->optimize_report_ = std::move(report);
+  model->limits_ = options.load.limits;
   TSR_RETURN_IF_ERROR(model->CreateKernels().WithContext(source_name));
   return std::shared_ptr<const Model>(std::move(model));
 }

@@ -63,6 +63,9 @@ class Model {
   // The plugins loaded for this model; nullptr when none.
   const PluginSet* plugins() const { return plugins_.get(); }
 
+  // The limits it was loaded with; sessions check their plans against them.
+  const graph::ModelLimits& limits() const { return limits_; }
+
  private:
   Model(std::unique_ptr<graph::Graph> graph);
   Status CreateKernels();
@@ -73,6 +76,7 @@ class Model {
   std::vector<std::unique_ptr<Kernel>> kernels_;
   graph::Reachability reachability_;
   graph::OptimizeReport optimize_report_;
+  graph::ModelLimits limits_;
 };
 
 // Converts an ONNX model file to .tess bytes, with the ops of the built-ins

@@ -12,6 +12,12 @@ std::string NameList(const graph::Graph& g, const std::vector<int>& values) {
   return s.empty() ? "(none)" : s;
 }
 
+std::string ShapesToString(const std::vector<Shape>& shapes) {
+  std::string s;
+  for (const Shape& shape : shapes) s += (s.empty() ? "" : ", ") + ShapeToString(shape);
+  return s;
+}
+
 }  // namespace
 
 Session::Session(std::shared_ptr<const Model> model, const SessionOptions& options)
@@ -25,6 +31,12 @@ void Session::ResetState() {
 }
 
 Session::~Session() = default;
+
+void Session::Cancel() {
+  // The id of the run in progress (or of the last one, which has ended:
+  // then this cancels nothing, since the next run gets a new id).
+  cancelled_run_.store(run_id_.load());
+}
 
 Status Session::Plan(const std::vector<Shape>& input_shapes) {
   if (planned_ && input_shapes == planned_shapes_) return Status::Ok();
@@ -47,7 +59,21 @@ Status Session::Plan(const std::vector<Shape>& input_shapes) {
       node_shapes_[n].ranks.push_back(present ? infos_[static_cast<size_t>(v)].shape.size() : 0);
     }
   }
+  // Limits (ModelLimits) before anything is allocated: each tensor, then
+  // the arena plus the outputs this run returns.
+  const graph::ModelLimits& limits = model_->limits();
+  for (size_t v = 0; v < infos_.size(); ++v) {
+    TSR_RETURN_IF_ERROR(graph::CheckTensorLimit(infos_[v].shape, limits, "tensor '" + g.values[v].name + "'"));
+  }
   plan_ = graph::PlanMemory(g, infos_, model_->reachability());
+  int64_t planned = plan_.arena_bytes;
+  for (int v : g.outputs) planned += NumElements(infos_[static_cast<size_t>(v)].shape) *
+                                    static_cast<int64_t>(DTypeSize(infos_[static_cast<size_t>(v)].dtype));
+  if (planned > limits.max_planned_bytes) {
+    return Error(StatusCode::kResourceExhausted, "input shapes ", ShapesToString(input_shapes), " need ", planned,
+                 " bytes of activations and outputs (", plan_.arena_bytes, " in the arena), over the limit of ",
+                 limits.max_planned_bytes, " (max_planned_bytes)");
+  }
   // Grow only: a smaller plan reuses the arena it already has.
   const size_t needed = static_cast<size_t>(std::max<int64_t>(plan_.arena_bytes, 64));
   if (activations_.size() < needed) {
@@ -61,6 +87,7 @@ Status Session::Plan(const std::vector<Shape>& input_shapes) {
 
 Status Session::Run(const std::vector<std::pair<std::string, const Tensor*>>& caller_inputs,
                     const std::vector<std::string>& output_names, std::vector<OwnedTensor>* outputs) {
+  const CancelToken cancel{&cancelled_run_, run_id_.fetch_add(1) + 1};
   const graph::Graph& g = model_->graph();
   const auto find_value = [&](const std::vector<int>& list, const std::string& name) {
     return std::find_if(list.begin(), list.end(),
@@ -96,7 +123,11 @@ Status Session::Run(const std::vector<std::pair<std::string, const Tensor*>>& ca
   profile_.clear();
   // Match inputs to graph inputs by name.
   std::vector<const Tensor*> given(g.inputs.size(), nullptr);
-  for (const auto& [name, tensor] : inputs) {
+  for (const auto& input : inputs) {
+    // Not a structured binding: C++17 lambdas cannot capture those (clang
+    // refuses; only C++20 allows it).
+    const std::string& name = input.first;
+    const Tensor* tensor = input.second;
     auto it = std::find_if(g.inputs.begin(), g.inputs.end(),
                            [&](int v) { return g.values[static_cast<size_t>(v)].name == name; });
     if (it == g.inputs.end()) {
@@ -163,7 +194,7 @@ Status Session::Run(const std::vector<std::pair<std::string, const Tensor*>>& ca
 
   // records_ keeps its capacity from run to run: profiling allocates
   // nothing per run once the first run is done.
-  TSR_RETURN_IF_ERROR(executor_->Run(tensors, options_.profiling ? &records_ : nullptr));
+  TSR_RETURN_IF_ERROR(executor_->Run(tensors, options_.profiling ? &records_ : nullptr, cancel));
 
   profile_.clear();
   if (options_.profiling) {

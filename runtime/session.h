@@ -5,6 +5,8 @@
 #ifndef TESSERA_RUNTIME_SESSION_H_
 #define TESSERA_RUNTIME_SESSION_H_
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -55,6 +57,11 @@ class Session {
   // give those inputs again.
   void ResetState();
 
+  // Cancels the Run in progress, if any; safe to call from any thread while
+  // Run runs on another. Nodes not yet started are skipped and that Run
+  // returns kCancelled; later runs are not affected.
+  void Cancel();
+
   // Records of the last run when profiling is on, sorted by start time.
   const std::vector<ProfileRecord>& profile() const { return profile_; }
   // The input shapes of each node under the current plan, one entry per
@@ -88,6 +95,11 @@ class Session {
 
   // One per options_.state binding; data == nullptr while none is carried.
   std::vector<OwnedTensor> state_;
+
+  // Ids for Cancel: run_id_ counts Run calls; cancelled_run_ holds the id
+  // of the last run Cancel was called during.
+  std::atomic<uint64_t> run_id_{0};
+  std::atomic<uint64_t> cancelled_run_{0};
 
   std::vector<NodeRecord> records_;  // the executor's, reused by every profiled run
   std::vector<ProfileRecord> profile_;

@@ -1,5 +1,6 @@
 #include "runtime/core/tensor.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <limits>
 #include <sstream>
@@ -65,7 +66,17 @@ std::vector<int64_t> ContiguousStrides(const Shape& shape) {
 
 void AlignedBuffer::Free::operator()(void* p) const { std::free(p); }
 
+namespace {
+std::atomic<AllocationHook> allocation_hook{nullptr};
+}  // namespace
+
+void SetAllocationHookForTesting(AllocationHook hook) { allocation_hook.store(hook); }
+
 StatusOr<AlignedBuffer> AlignedBuffer::Allocate(size_t bytes) {
+  // One relaxed load when no test has set a hook.
+  if (const AllocationHook hook = allocation_hook.load(std::memory_order_relaxed); hook != nullptr && !hook(bytes)) {
+    return Error(StatusCode::kResourceExhausted, "out of memory allocating ", bytes, " bytes (injected by a test)");
+  }
   AlignedBuffer buffer;
   // aligned_alloc needs a size that is a multiple of the alignment; a
   // zero-byte tensor still gets a valid, distinct pointer.

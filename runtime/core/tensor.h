@@ -84,6 +84,13 @@ class AlignedBuffer {
   size_t size_ = 0;
 };
 
+// Fault injection for tests: while a hook is set, every AlignedBuffer::
+// Allocate first calls it with the requested size and fails with
+// kResourceExhausted when it returns false. nullptr (the default) removes
+// it. The hook may be called from several threads at once.
+using AllocationHook = bool (*)(size_t bytes);
+void SetAllocationHookForTesting(AllocationHook hook);
+
 // A Tensor that owns its storage.
 struct OwnedTensor {
   Tensor view;

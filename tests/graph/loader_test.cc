@@ -374,8 +374,9 @@ TEST(BadModelTest, NoOutputs) {
 }
 
 TEST(BadModelTest, HugeTensorRefusedBeforeAllocation) {
-  // 2^62 elements of f32 overflow int64 bytes: refused by arithmetic, not
-  // by a failed allocation.
+  // 2^62 elements of f32 overflow int64 bytes: refused by the element limit
+  // (tests/graph/limits_test.cc has one test per limit), not by a failed
+  // allocation.
   flatbuffers::FlatBufferBuilder fbb;
   std::vector<flatbuffers::Offset<fbs::Dim>> dims{fbs::CreateDim(fbb, int64_t{1} << 31),
                                                   fbs::CreateDim(fbb, int64_t{1} << 31)};
@@ -385,7 +386,7 @@ TEST(BadModelTest, HugeTensorRefusedBeforeAllocation) {
   fbs::FinishModelBuffer(fbb, fbs::CreateModel(fbb, 1, 0, 0, fbb.CreateVector(tensors), 0, 0,
                                                fbb.CreateVector(std::vector<int32_t>{0})));
   std::vector<uint8_t> bytes(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize());
-  ExpectError(Load(bytes), StatusCode::kResourceExhausted, {"tensor 0 'big'", "exceeds 2^63 bytes"});
+  ExpectError(Load(bytes), StatusCode::kResourceExhausted, {"tensor 0 'big'", "max_tensor_elements"});
 }
 
 TEST(BadModelTest, DuplicateTensorNames) {

@@ -103,6 +103,23 @@ TSR_API TsrStatus* TsrModelOptionsSetPluginsFromEnv(TsrModelOptions* options, in
  * TESSERA_OPTIMIZE is 0, off or false. */
 TSR_API TsrStatus* TsrModelOptionsSetOptimize(TsrModelOptions* options, int32_t enabled);
 
+/* Limits for untrusted models (docs/robustness.md). A file over one is
+ * refused by TsrModelLoad* with TSR_ERR_RESOURCE_EXHAUSTED and a message
+ * naming the tensor or node, the size and the limit, before anything of
+ * that size is allocated. TSR_LIMIT_PLANNED_BYTES and the element limit are
+ * checked again by each TsrSessionRun once input shapes bind the dynamic
+ * dims. Values must be >= 1; the defaults follow each name. */
+#define TSR_LIMIT_FILE_BYTES 1           /* the .tess file, weights included: 2^36 (64 GiB) */
+#define TSR_LIMIT_RANK 2                 /* dims of any tensor: 32 */
+#define TSR_LIMIT_TENSOR_ELEMENTS 3      /* any one tensor, declared or inferred: 2^34 */
+#define TSR_LIMIT_PLANNED_BYTES 4        /* activations + outputs of one run: 2^36 */
+#define TSR_LIMIT_NODES 5                /* 2^20 */
+#define TSR_LIMIT_TENSORS 6              /* 2^22 */
+#define TSR_LIMIT_STRING_BYTES 7         /* any name, op type, string attribute, metadata: 2^20 */
+#define TSR_LIMIT_ATTRIBUTE_ELEMENTS 8   /* elements of one list attribute: 2^20 */
+TSR_API TsrStatus* TsrModelOptionsSetLimit(TsrModelOptions* options, int32_t limit, int64_t value);
+TSR_API TsrStatus* TsrModelOptionsGetLimit(const TsrModelOptions* options, int32_t limit, int64_t* value);
+
 typedef struct TsrModel TsrModel;
 /* Memory-maps the file (weights are used in place), verifies it, validates
  * the graph, infers shapes and prepares kernels (weights are packed here,
@@ -223,6 +240,15 @@ TSR_API TsrStatus* TsrSessionCreate(const TsrModel* model, const TsrSessionOptio
 TSR_API void TsrSessionRelease(TsrSession* session);
 /* Forgets every carried state (TsrSessionOptionsAddState). */
 TSR_API TsrStatus* TsrSessionResetState(TsrSession* session);
+/* Cancels the TsrSessionRun in progress on `session`, if any; callable from
+ * any thread while that run is in progress. Nodes not yet started are
+ * skipped and the run returns TSR_ERR_CANCELLED (a node already running
+ * finishes first; a run that finished all its nodes may still succeed).
+ * It does not affect a later run, and the session stays usable. Releasing
+ * a session while its own run is in progress is not allowed: cancel, wait
+ * for TsrSessionRun to return, then release. Other sessions are never
+ * affected. */
+TSR_API TsrStatus* TsrSessionCancel(TsrSession* session);
 
 /* Runs the model. Every graph input must be given, by name. Outputs are
  * chosen by name; on success outputs[i] receives a new tensor the caller

@@ -189,6 +189,11 @@ class ModelOptions {
     detail::Check(TsrModelOptionsSetPluginsFromEnv(handle_.get(), on ? 1 : 0));
     return *this;
   }
+  // A limit for untrusted models: TSR_LIMIT_* (tessera.h) and its value.
+  ModelOptions& Limit(int32_t limit, int64_t value) {
+    detail::Check(TsrModelOptionsSetLimit(handle_.get(), limit, value));
+    return *this;
+  }
   // false: load the graph as stored, without graph optimizations.
   ModelOptions& Optimize(bool on) {
     detail::Check(TsrModelOptionsSetOptimize(handle_.get(), on ? 1 : 0));
@@ -359,6 +364,8 @@ class Session {
   // Per-node records of the last run (profiling on).
   // Forgets every carried state (SessionOptions::State).
   void ResetState() { detail::Check(TsrSessionResetState(handle_.get())); }
+  // Cancels the Run in progress from another thread (TsrSessionCancel).
+  void Cancel() { detail::Check(TsrSessionCancel(handle_.get())); }
 
   std::vector<NodeProfile> Profile() const {
     std::vector<NodeProfile> records;
