@@ -283,7 +283,7 @@ TEST(ProfileCommandTest, WritesValidJsonAndTraceWhoseTotalsAddUp) {
   std::remove(trace_path.c_str());
   // gated_mlp: 8 nodes as stored, 5 after the load-time fusions; input
   // features [batch, 32].
-  const std::string command = std::string("'") + TESSERA_CLI + "' profile '" + TESSERA_MODEL +
+  const std::string command = std::string(TESSERA_CLI_EMULATOR) + " '" + TESSERA_CLI + "' profile '" + TESSERA_MODEL +
                               "' --random-inputs --dim batch=16 --threads 2 --runs 3 --warmup 1 --json '" + json_path +
                               "' --trace '" + trace_path + "' > /dev/null";
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
