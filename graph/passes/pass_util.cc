@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <set>
-#include <type_traits>
 #include <utility>
 
 #include "graph/shape_inference.h"
@@ -98,30 +97,9 @@ StatusOr<Node> MakeNode(const OpRegistry& registry, const std::string& domain, c
   return node;
 }
 
-namespace {
-
-// KernelContext is being changed from per-node tensor vectors to a view of
-// the run's tensor table (ids into it); these two overloads build whichever
-// the header declares, so folding works on both sides of that change. Drop
-// the vector form once the table form has landed.
-template <typename Context = KernelContext,
-          std::enable_if_t<std::is_constructible_v<Context, std::vector<const Tensor*>, std::vector<Tensor*>,
-                                                   const ParallelRunner*>,
-                           int> = 0>
-Status RunOnContext(const Kernel& kernel, const std::vector<const Tensor*>& inputs,
-                    const std::vector<Tensor*>& outputs) {
-  const SerialRunner serial;
-  Context ctx(inputs, outputs, &serial);
-  return kernel.Run(ctx);
-}
-
-template <typename Context = KernelContext,
-          std::enable_if_t<std::is_constructible_v<Context, Tensor*, const std::vector<int>&, const std::vector<int>&,
-                                                   const ParallelRunner*>,
-                           int> = 0>
-Status RunOnContext(const Kernel& kernel, const std::vector<const Tensor*>& inputs,
-                    const std::vector<Tensor*>& outputs) {
-  // One tensor table, as in a run.
+Status RunKernelOnce(const Kernel& kernel, const std::vector<const Tensor*>& inputs,
+                     const std::vector<Tensor*>& outputs) {
+  // The kernel sees one tensor table, as in a run.
   std::vector<Tensor> views;
   std::vector<int> input_ids, output_ids;
   for (const Tensor* t : inputs) {
@@ -133,15 +111,8 @@ Status RunOnContext(const Kernel& kernel, const std::vector<const Tensor*>& inpu
     if (t != nullptr) views.push_back(*t);
   }
   const SerialRunner serial;
-  Context ctx(views.data(), input_ids, output_ids, &serial);
+  KernelContext ctx(views.data(), input_ids, output_ids, &serial);
   return kernel.Run(ctx);
-}
-
-}  // namespace
-
-Status RunKernelOnce(const Kernel& kernel, const std::vector<const Tensor*>& inputs,
-                     const std::vector<Tensor*>& outputs) {
-  return RunOnContext(kernel, inputs, outputs);
 }
 
 int Edit::AddConstant(const std::string& name, OwnedTensor tensor) {
