@@ -409,7 +409,9 @@ OpDef IdentityDef() {
 // undefined pinned down (ONNX leaves them unspecified): float to integer
 // truncates toward zero and saturates at the integer type's range, NaN
 // gives 0; integer narrowing wraps (two's complement); anything to bool is
-// x != 0 (NaN is true); bool is 0 or 1.
+// x != 0 (NaN is true); bool is 0 or 1. f16 and bf16 (stored as their
+// 16 bits) convert through f32: to them with IEEE round-to-nearest-even
+// (overflow to infinity, NaN stays NaN), from them exactly.
 
 StatusOr<DType> DTypeFromOnnx(int64_t code) {
   switch (code) {
@@ -419,11 +421,66 @@ StatusOr<DType> DTypeFromOnnx(int64_t code) {
     case 6: return DType::kI32;
     case 7: return DType::kI64;
     case 9: return DType::kBool;
+    case 10: return DType::kF16;
+    case 16: return DType::kBF16;
     default:
       return Error(StatusCode::kUnimplemented, "attribute 'to' is ", code,
                    ", an ONNX type Tessera cannot cast to (supported: 1 float, 2 uint8, 3 int8, 6 int32, "
-                   "7 int64, 9 bool)");
+                   "7 int64, 9 bool, 10 float16, 16 bfloat16)");
   }
+}
+
+uint32_t FloatBits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof(u));
+  return u;
+}
+
+float BitsFloat(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, sizeof(f));
+  return f;
+}
+
+// IEEE binary16: 1 sign, 5 exponent (bias 15), 10 mantissa bits.
+float HalfToFloat(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  const uint32_t exponent = (h >> 10) & 0x1Fu;
+  const uint32_t mantissa = h & 0x3FFu;
+  if (exponent == 0) {  // zero or subnormal: mantissa * 2^-24, exact in f32
+    const float magnitude = std::ldexp(static_cast<float>(mantissa), -24);
+    return sign != 0 ? -magnitude : magnitude;
+  }
+  if (exponent == 31) return BitsFloat(sign | 0x7F800000u | (mantissa << 13));  // inf, NaN
+  return BitsFloat(sign | ((exponent + 112) << 23) | (mantissa << 13));
+}
+
+uint16_t FloatToHalf(float f) {
+  const uint32_t x = FloatBits(f);
+  const uint16_t sign = static_cast<uint16_t>((x >> 16) & 0x8000u);
+  const uint32_t magnitude = x & 0x7FFFFFFFu;
+  if (magnitude > 0x7F800000u) return sign | 0x7E00u;  // NaN: the quiet NaN
+  // 65520 and above round to infinity (65504 is the largest half).
+  if (magnitude >= 0x477FF000u) return sign | 0x7C00u;
+  if (magnitude < 0x38800000u) {
+    // Below 2^-14: a subnormal half, round(|f| * 2^24) to nearest even; the
+    // scaling by a power of two is exact, and 1024 is the smallest normal.
+    const float scaled = BitsFloat(magnitude) * 16777216.0f;
+    return static_cast<uint16_t>(sign | static_cast<uint16_t>(std::nearbyint(scaled)));
+  }
+  uint32_t h = (((magnitude >> 23) - 112) << 10) | ((magnitude >> 13) & 0x3FFu);
+  const uint32_t rest = magnitude & 0x1FFFu;
+  if (rest > 0x1000u || (rest == 0x1000u && (h & 1u) != 0)) ++h;  // a carry moves into the exponent
+  return static_cast<uint16_t>(sign | h);
+}
+
+// bfloat16: the upper 16 bits of an f32.
+float BFloat16ToFloat(uint16_t b) { return BitsFloat(static_cast<uint32_t>(b) << 16); }
+
+uint16_t FloatToBFloat16(float f) {
+  const uint32_t x = FloatBits(f);
+  if ((x & 0x7FFFFFFFu) > 0x7F800000u) return static_cast<uint16_t>((x >> 16) | 0x40u);  // quiet NaN
+  return static_cast<uint16_t>((x + 0x7FFFu + ((x >> 16) & 1u)) >> 16);
 }
 
 template <typename To, typename From>
@@ -454,6 +511,35 @@ void ConvertRange(const void* in, void* out, int64_t begin, int64_t end) {
   for (int64_t i = begin; i < end; ++i) dst[i] = ConvertValue<To, From>(src[i]);
 }
 
+template <typename To, bool kBF16>
+void ConvertFromHalfRange(const void* in, void* out, int64_t begin, int64_t end) {
+  const uint16_t* src = static_cast<const uint16_t*>(in);
+  To* dst = static_cast<To*>(out);
+  for (int64_t i = begin; i < end; ++i) {
+    dst[i] = ConvertValue<To, float>(kBF16 ? BFloat16ToFloat(src[i]) : HalfToFloat(src[i]));
+  }
+}
+
+template <typename From, bool kBF16>
+void ConvertToHalfRange(const void* in, void* out, int64_t begin, int64_t end) {
+  const From* src = static_cast<const From*>(in);
+  uint16_t* dst = static_cast<uint16_t*>(out);
+  for (int64_t i = begin; i < end; ++i) {
+    const float f = ConvertValue<float, From>(src[i]);
+    dst[i] = kBF16 ? FloatToBFloat16(f) : FloatToHalf(f);
+  }
+}
+
+template <bool kFromBF16, bool kToBF16>
+void ConvertHalfToHalfRange(const void* in, void* out, int64_t begin, int64_t end) {
+  const uint16_t* src = static_cast<const uint16_t*>(in);
+  uint16_t* dst = static_cast<uint16_t*>(out);
+  for (int64_t i = begin; i < end; ++i) {
+    const float f = kFromBF16 ? BFloat16ToFloat(src[i]) : HalfToFloat(src[i]);
+    dst[i] = kToBF16 ? FloatToBFloat16(f) : FloatToHalf(f);
+  }
+}
+
 using ConvertFn = void (*)(const void*, void*, int64_t, int64_t);
 
 template <typename To>
@@ -465,12 +551,31 @@ ConvertFn PickFrom(DType from) {
     case DType::kI32: return &ConvertRange<To, int32_t>;
     case DType::kI64: return &ConvertRange<To, int64_t>;
     case DType::kBool: return &ConvertRange<To, bool>;
+    case DType::kF16: return &ConvertFromHalfRange<To, false>;
+    case DType::kBF16: return &ConvertFromHalfRange<To, true>;
+    default: return nullptr;
+  }
+}
+
+template <bool kBF16>
+ConvertFn PickToHalf(DType from) {
+  switch (from) {
+    case DType::kF32: return &ConvertToHalfRange<float, kBF16>;
+    case DType::kU8: return &ConvertToHalfRange<uint8_t, kBF16>;
+    case DType::kI8: return &ConvertToHalfRange<int8_t, kBF16>;
+    case DType::kI32: return &ConvertToHalfRange<int32_t, kBF16>;
+    case DType::kI64: return &ConvertToHalfRange<int64_t, kBF16>;
+    case DType::kBool: return &ConvertToHalfRange<bool, kBF16>;
+    case DType::kF16: return &ConvertHalfToHalfRange<false, kBF16>;
+    case DType::kBF16: return &ConvertHalfToHalfRange<true, kBF16>;
     default: return nullptr;
   }
 }
 
 ConvertFn PickConvert(DType from, DType to) {
   switch (to) {
+    case DType::kF16: return PickToHalf<false>(from);
+    case DType::kBF16: return PickToHalf<true>(from);
     case DType::kF32: return PickFrom<float>(from);
     case DType::kU8: return PickFrom<uint8_t>(from);
     case DType::kI8: return PickFrom<int8_t>(from);
@@ -506,7 +611,8 @@ class CastKernel final : public Kernel {
   DType to_;
 };
 
-const std::vector<DType> kCastTypes = {DType::kF32, DType::kU8, DType::kI8, DType::kI32, DType::kI64, DType::kBool};
+const std::vector<DType> kCastTypes = {DType::kF32, DType::kU8,   DType::kI8,  DType::kI32,
+                                       DType::kI64, DType::kBool, DType::kF16, DType::kBF16};
 
 OpDef CastDef() {
   OpDef def;

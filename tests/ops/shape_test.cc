@@ -462,7 +462,7 @@ TEST(ShapeOpsTest, CastConversions) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(),
             "attribute 'to' is 11, an ONNX type Tessera cannot cast to (supported: 1 float, 2 uint8, 3 int8, 6 int32, "
-            "7 int64, 9 bool)");
+            "7 int64, 9 bool, 10 float16, 16 bfloat16)");
 }
 
 TEST(ShapeOpsTest, ShapeConstantOfShapeIdentity) {
@@ -605,6 +605,34 @@ TEST(ShapeOpsTest, OneAndTwoThreadsBitwiseEqual) {
   Op sl{"Slice", 13};
   sl.inputs = {&x.view, &s.view, &e.view, &a.view, &st.view};
   both(sl);
+}
+
+StatusOr<std::vector<OwnedTensor>> RunCast(const Tensor& in, int64_t to) {
+  testing::OpInvocation op;
+  op.op_type = "Cast";
+  op.inputs.push_back(&in);
+  op.constant.push_back(false);
+  op.attrs.Set("to", Attribute::Int(to));
+  return testing::RunOp(op);
+}
+
+// To f16: round to nearest even, overflow to infinity, NaN stays NaN,
+// subnormal halves kept. (The way back and bf16 are covered through ONNX
+// models in tests/graph/onnx.)
+TEST(ShapeOpsTest, CastToHalf) {
+  const float inf = std::numeric_limits<float>::infinity();
+  // 1 + 2^-11 is halfway between halves 1 and 1 + 2^-10: even is 1. 1 + 3 *
+  // 2^-11 rounds up to 1 + 2^-9. 65519 rounds to 65504, 65520 to infinity.
+  // 2^-24 is the smallest subnormal, 2^-25 a tie that rounds to 0, 3 * 2^-25
+  // rounds to 2^-23.
+  OwnedTensor f = FromVector<float>({12}, {1.0f, -2.5f, 1.0f + 0x1p-11f, 1.0f + 3 * 0x1p-11f, 65519.0f, 65520.0f,
+                                           0x1p-24f, 0x1p-25f, 3 * 0x1p-25f, std::nanf(""), -inf, 0x1p-14f});
+  auto r = RunCast(f.view, 10);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r.value()[0].view.dtype, DType::kF16);
+  EXPECT_EQ(Values<uint16_t>(r.value()[0].view),
+            (std::vector<uint16_t>{0x3C00, 0xC100, 0x3C00, 0x3C02, 0x7BFF, 0x7C00, 0x0001, 0x0000, 0x0002, 0x7E00,
+                                   0xFC00, 0x0400}));
 }
 
 }  // namespace

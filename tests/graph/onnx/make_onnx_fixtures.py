@@ -265,6 +265,20 @@ def legacy_opsets():
     save("legacy_broadcast_axis.onnx", graph, opset=6, ir_version=3)
 
 
+def cast_half():
+    # f32 -> f16 -> f32 and f32 -> bf16 -> f32 (Cast's rounding both ways).
+    x = vi("x", TensorProto.FLOAT, [6])
+    nodes = [
+        helper.make_node("Cast", ["x"], ["h"], name="to_f16", to=TensorProto.FLOAT16),
+        helper.make_node("Cast", ["h"], ["y_f16"], name="from_f16", to=TensorProto.FLOAT),
+        helper.make_node("Cast", ["x"], ["b"], name="to_bf16", to=TensorProto.BFLOAT16),
+        helper.make_node("Cast", ["b"], ["y_bf16"], name="from_bf16", to=TensorProto.FLOAT),
+    ]
+    graph = helper.make_graph(nodes, "cast_half", [x],
+                              [vi("y_f16", TensorProto.FLOAT, [6]), vi("y_bf16", TensorProto.FLOAT, [6])])
+    save("cast_half.onnx", graph)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     attributes()
@@ -276,6 +290,7 @@ def main():
     refusals()
     old_ir_initializer_inputs()
     legacy_opsets()
+    cast_half()
     print(f"wrote {len(os.listdir(OUT))} fixtures to {OUT} (onnx {onnx.__version__})")
 
 

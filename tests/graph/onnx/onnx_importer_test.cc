@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -372,6 +373,24 @@ TEST(OnnxImporter, LegacyOpSetFormsAreUpgraded) {
   EXPECT_EQ(refused.code(), StatusCode::kUnimplemented) << refused.ToString();
   EXPECT_NE(refused.message().find("broadcast of a rank-1 B along axis 0 of a rank-2 A"), std::string::npos)
       << refused.ToString();
+}
+
+// Cast to f16 and bf16 and back: round to nearest even on the way there,
+// exact on the way back.
+TEST(OnnxImporter, CastThroughHalfAndBFloat16) {
+  auto model = Load("cast_half.onnx");
+  ASSERT_NE(model, nullptr);
+  const float inf = std::numeric_limits<float>::infinity();
+  // f16 has 10 mantissa bits, bf16 7: 1 + 2^-11 and 1 + 2^-8 are ties that
+  // go to the even neighbour 1; 1 + 3 * 2^-11 and 1 + 3 * 2^-8 go up.
+  OwnedTensor x = OwnedTensor::Allocate(DType::kF32, {6}).value();
+  const float in[6] = {1.0f + 0x1p-11f, 1.0f + 3 * 0x1p-11f, 1.0f + 0x1p-8f, 1.0f + 3 * 0x1p-8f, 70000.0f, -2.5f};
+  std::memcpy(x.view.data, in, sizeof(in));
+  const std::vector<OwnedTensor> out = RunModel(model, {{"x", &x.view}});
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(Floats(out[0].view), (std::vector<float>{1.0f, 1.0f + 0x1p-9f, 1.0f + 0x1p-8f, 1.0f + 3 * 0x1p-8f, inf,
+                                                      -2.5f}));
+  EXPECT_EQ(Floats(out[1].view), (std::vector<float>{1.0f, 1.0f, 1.0f, 1.0f + 0x1p-6f, 70144.0f, -2.5f}));
 }
 
 TEST(OnnxImporter, UnsupportedOpsAreListedInOneError) {
