@@ -231,23 +231,38 @@ bool ModelBuilder::Finish(std::vector<uint8_t>* bytes, std::string* error) const
       attrs.push_back(fbs::CreateAttribute(fbb, name, static_cast<fbs::AttributeType>(a.type), a.i, a.f, s, ints,
                                            floats, strings));
     }
-    nodes.push_back(fbs::CreateNode(fbb, n.name.empty() ? 0 : fbb.CreateString(n.name),
-                                    fbb.CreateString(n.op_type), n.domain.empty() ? 0 : fbb.CreateString(n.domain),
-                                    n.version, fbb.CreateVector(n.inputs), fbb.CreateVector(n.outputs),
-                                    attrs.empty() ? 0 : fbb.CreateVector(attrs)));
+    // The parts are created one statement each, last field first. C++
+    // leaves the order in which function arguments are evaluated unspecified
+    // (GCC takes them right to left on x86-64, left to right on aarch64),
+    // and that order decides the layout, so the bytes, of the file: nested
+    // calls made aarch64 write other bytes than the bundled models'.
+    const auto node_attrs = attrs.empty() ? 0 : fbb.CreateVector(attrs);
+    const auto node_outputs = fbb.CreateVector(n.outputs);
+    const auto node_inputs = fbb.CreateVector(n.inputs);
+    const auto node_domain = n.domain.empty() ? 0 : fbb.CreateString(n.domain);
+    const auto node_op_type = fbb.CreateString(n.op_type);
+    const auto node_name = n.name.empty() ? 0 : fbb.CreateString(n.name);
+    nodes.push_back(fbs::CreateNode(fbb, node_name, node_op_type, node_domain, n.version, node_inputs, node_outputs,
+                                    node_attrs));
   }
   std::vector<flatbuffers::Offset<fbs::Metadata>> metadata;
   for (const auto& [key, value] : metadata_) {
-    metadata.push_back(fbs::CreateMetadata(fbb, fbb.CreateString(key), fbb.CreateString(value)));
+    const auto value_string = fbb.CreateString(value);  // last field first, as for nodes
+    metadata.push_back(fbs::CreateMetadata(fbb, fbb.CreateString(key), value_string));
   }
   // segment_offset is only known once the FlatBuffer is finished: write a
   // placeholder that is never the default (so the field is stored), then
   // patch it in place.
   const uint64_t placeholder = segment_.empty() ? 0 : std::numeric_limits<uint64_t>::max();
-  auto model = fbs::CreateModel(fbb, graph::kFormatMajor, graph::kFormatMinor, fbb.CreateString(producer_),
-                                fbb.CreateVector(tensors), fbb.CreateVector(nodes), fbb.CreateVector(inputs_),
-                                fbb.CreateVector(outputs_), fbb.CreateVector(metadata), placeholder,
-                                segment_.size());
+  // Last field first, as for nodes.
+  const auto model_metadata = fbb.CreateVector(metadata);
+  const auto model_outputs = fbb.CreateVector(outputs_);
+  const auto model_inputs = fbb.CreateVector(inputs_);
+  const auto model_nodes = fbb.CreateVector(nodes);
+  const auto model_tensors = fbb.CreateVector(tensors);
+  const auto model_producer = fbb.CreateString(producer_);
+  auto model = fbs::CreateModel(fbb, graph::kFormatMajor, graph::kFormatMinor, model_producer, model_tensors,
+                                model_nodes, model_inputs, model_outputs, model_metadata, placeholder, segment_.size());
   fbs::FinishModelBuffer(fbb, model);
   const uint64_t fb_size = fbb.GetSize();
   if (fb_size >= FLATBUFFERS_MAX_BUFFER_SIZE) {
