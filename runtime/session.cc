@@ -38,6 +38,22 @@ void Session::Cancel() {
   cancelled_run_.store(run_id_.load());
 }
 
+const std::vector<ProfileRecord>& Session::profile() const {
+  if (!profile_built_) {
+    profile_.clear();
+    if (records_ready_) {
+      for (const NodeRecord& r : records_) {
+        profile_.push_back(ProfileRecord{r.node, r.start_ns, r.duration_ns, r.thread_index,
+                                         costs_[static_cast<size_t>(r.node)]});
+      }
+      std::sort(profile_.begin(), profile_.end(),
+                [](const ProfileRecord& a, const ProfileRecord& b) { return a.start_ns < b.start_ns; });
+    }
+    profile_built_ = true;
+  }
+  return profile_;
+}
+
 Status Session::Plan(const std::vector<Shape>& input_shapes) {
   if (planned_ && input_shapes == planned_shapes_) return Status::Ok();
   planned_ = false;
@@ -120,7 +136,8 @@ Status Session::Run(const std::vector<std::pair<std::string, const Tensor*>>& ca
   }
   // A failed run leaves no records: stale ones could point into a plan that
   // is being replaced.
-  profile_.clear();
+  records_ready_ = false;
+  profile_built_ = false;
   // Match inputs to graph inputs by name.
   std::vector<const Tensor*> given(g.inputs.size(), nullptr);
   for (const auto& input : inputs) {
@@ -196,15 +213,7 @@ Status Session::Run(const std::vector<std::pair<std::string, const Tensor*>>& ca
   // nothing per run once the first run is done.
   TSR_RETURN_IF_ERROR(executor_->Run(tensors, options_.profiling ? &records_ : nullptr, cancel));
 
-  profile_.clear();
-  if (options_.profiling) {
-    for (const NodeRecord& r : records_) {
-      profile_.push_back(ProfileRecord{r.node, r.start_ns, r.duration_ns, r.thread_index,
-                                       costs_[static_cast<size_t>(r.node)]});
-    }
-    std::sort(profile_.begin(), profile_.end(),
-              [](const ProfileRecord& a, const ProfileRecord& b) { return a.start_ns < b.start_ns; });
-  }
+  records_ready_ = options_.profiling;
 
   // Keep the carried states (copies: the caller may take the outputs).
   // A state of unchanged shape reuses its buffer, so streaming fixed-size

@@ -63,7 +63,9 @@ class Session {
   void Cancel();
 
   // Records of the last run when profiling is on, sorted by start time.
-  const std::vector<ProfileRecord>& profile() const { return profile_; }
+  // Built on first call after a run, so a profiled run pays only for its
+  // timestamps, not for records nobody reads.
+  const std::vector<ProfileRecord>& profile() const;
   // The input shapes of each node under the current plan, one entry per
   // input slot (dims nullptr and rank 0 for an omitted optional input), as
   // stable arrays for the C API. Built when the plan is made, never per run;
@@ -102,7 +104,9 @@ class Session {
   std::atomic<uint64_t> cancelled_run_{0};
 
   std::vector<NodeRecord> records_;  // the executor's, reused by every profiled run
-  std::vector<ProfileRecord> profile_;
+  bool records_ready_ = false;       // records_ hold the last run's, which succeeded
+  mutable std::vector<ProfileRecord> profile_;
+  mutable bool profile_built_ = false;
 };
 
 }  // namespace tessera::runtime
