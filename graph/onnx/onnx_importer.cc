@@ -816,13 +816,17 @@ StatusOr<std::vector<std::string>> ListOnnxOpTypes(const void* data, size_t size
   return ops;
 }
 
-StatusOr<OwnedTensor> ReadOnnxTensor(const void* data, size_t size, std::string* name) {
+StatusOr<OwnedTensor> ReadOnnxTensor(const void* data, size_t size, std::string* name, DType expected) {
   if (size > kMaxOnnxBytes) return Status(StatusCode::kResourceExhausted, "TensorProto larger than 2 GiB");
   pb::TensorProto proto;
   if (!proto.ParseFromArray(data, static_cast<int>(size))) {
     return Status(StatusCode::kInvalidModel, "the bytes do not parse as an ONNX TensorProto");
   }
   if (name != nullptr) *name = proto.name();
+  if (proto.data_type() == pb::TensorProto::UINT16 && (expected == DType::kF16 || expected == DType::kBF16)) {
+    // Same storage (raw bytes or int32_data), other meaning of the bits.
+    proto.set_data_type(expected == DType::kF16 ? pb::TensorProto::FLOAT16 : pb::TensorProto::BFLOAT16);
+  }
   TSR_ASSIGN_OR_RETURN(DecodedTensor t, DecodeTensor(proto, "tensor " + Quote(proto.name())));
   TSR_ASSIGN_OR_RETURN(OwnedTensor out,
                        OwnedTensor::Allocate(t.dtype, Shape(t.dims.begin(), t.dims.end())));

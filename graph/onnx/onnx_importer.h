@@ -69,7 +69,11 @@ StatusOr<std::vector<std::string>> ListOnnxOpTypes(const void* data, size_t size
 
 // One ONNX TensorProto (the input_N.pb / output_N.pb files of ONNX's test
 // data) as a Tessera tensor. `name` receives TensorProto.name ("" if unset).
-StatusOr<OwnedTensor> ReadOnnxTensor(const void* data, size_t size, std::string* name = nullptr);
+// `expected` is the dtype the caller wants, or kUnknown: when it is f16 or
+// bf16, a UINT16 tensor is read as those bits (ONNX 1.12's test data stores
+// bfloat16 tensors as UINT16).
+StatusOr<OwnedTensor> ReadOnnxTensor(const void* data, size_t size, std::string* name = nullptr,
+                                     DType expected = DType::kUnknown);
 
 // The dtype for an ONNX TensorProto.DataType value; kUnknown where Tessera
 // has none (double, string, uint16, ...).

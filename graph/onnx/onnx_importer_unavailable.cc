@@ -26,7 +26,7 @@ StatusOr<std::vector<uint8_t>> ConvertOnnxFileToTess(const std::string&, const O
 
 StatusOr<std::vector<std::string>> ListOnnxOpTypes(const void*, size_t) { return Unavailable(); }
 
-StatusOr<OwnedTensor> ReadOnnxTensor(const void*, size_t, std::string*) { return Unavailable(); }
+StatusOr<OwnedTensor> ReadOnnxTensor(const void*, size_t, std::string*, DType) { return Unavailable(); }
 
 DType DTypeFromOnnxElemType(int32_t) { return DType::kUnknown; }
 
