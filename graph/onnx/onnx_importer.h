@@ -10,7 +10,9 @@
 // type, domain, attributes and the op-set version their domain imports, so
 // the registry picks the definition of that version (Softmax before 13,
 // Squeeze with an `axes` attribute before 13, Split's `split` attribute
-// before 13, ...); metadata_props and the producer.
+// before 13, ...); op-set forms older than the first version Tessera
+// implements, rewritten exactly where that is possible (see LegacyUpgrade
+// in the .cc); metadata_props and the producer.
 //
 // What is refused, with a message naming it: a file that does not parse; an
 // initializer with external data, of an element type Tessera has no dtype
