@@ -94,8 +94,57 @@ TensorTable::TensorTable(const std::vector<const Tensor*>& inputs, const std::ve
   }
 }
 
+namespace {
+
+// Scratch buffers outlive the kernel call that asked for them, in a small
+// per-thread cache: steady runs then allocate nothing, and a buffer big
+// enough for malloc to map fresh pages is not unmapped and page-faulted
+// back in on every call (for a small attention call that cost 4x the
+// kernel itself).
+constexpr size_t kScratchCacheBuffers = 8;
+constexpr size_t kScratchCacheBytes = size_t{64} << 20;
+
+struct ScratchCache {
+  std::vector<AlignedBuffer> buffers;  // oldest first
+  size_t bytes = 0;
+};
+
+ScratchCache& ThreadScratchCache() {
+  thread_local ScratchCache cache;
+  return cache;
+}
+
+}  // namespace
+
+KernelContext::~KernelContext() {
+  ScratchCache& cache = ThreadScratchCache();
+  for (AlignedBuffer& buffer : scratch_) {
+    if (buffer.size() > kScratchCacheBytes) continue;  // too big to keep: freed
+    cache.bytes += buffer.size();
+    cache.buffers.push_back(std::move(buffer));
+    while (cache.buffers.size() > kScratchCacheBuffers || cache.bytes > kScratchCacheBytes) {
+      cache.bytes -= cache.buffers.front().size();
+      cache.buffers.erase(cache.buffers.begin());
+    }
+  }
+}
+
 StatusOr<void*> KernelContext::Scratch(size_t bytes) {
-  TSR_ASSIGN_OR_RETURN(AlignedBuffer buffer, AlignedBuffer::Allocate(bytes));
+  // The smallest cached buffer that fits, else a new one.
+  ScratchCache& cache = ThreadScratchCache();
+  size_t best = cache.buffers.size();
+  for (size_t i = 0; i < cache.buffers.size(); ++i) {
+    const size_t size = cache.buffers[i].size();
+    if (size >= bytes && (best == cache.buffers.size() || size < cache.buffers[best].size())) best = i;
+  }
+  AlignedBuffer buffer;
+  if (best < cache.buffers.size()) {
+    buffer = std::move(cache.buffers[best]);
+    cache.buffers.erase(cache.buffers.begin() + static_cast<std::ptrdiff_t>(best));
+    cache.bytes -= buffer.size();
+  } else {
+    TSR_ASSIGN_OR_RETURN(buffer, AlignedBuffer::Allocate(bytes));
+  }
   void* p = buffer.data();
   scratch_.push_back(std::move(buffer));
   return p;

@@ -172,6 +172,10 @@ class KernelContext {
   KernelContext(Tensor* tensors, const std::vector<int>& input_ids, const std::vector<int>& output_ids,
                 const ParallelRunner* runner)
       : tensors_(tensors), input_ids_(&input_ids), output_ids_(&output_ids), runner_(runner) {}
+  // Hands the scratch buffers back to this thread's cache (see Scratch).
+  ~KernelContext();
+  KernelContext(const KernelContext&) = delete;
+  KernelContext& operator=(const KernelContext&) = delete;
 
   size_t num_inputs() const { return input_ids_->size(); }
   size_t num_outputs() const { return output_ids_->size(); }
@@ -199,7 +203,8 @@ class KernelContext {
         const_cast<void*>(static_cast<const void*>(&fn)));
   }
 
-  // 64-byte-aligned memory that lives until Run returns.
+  // 64-byte-aligned memory that lives until Run returns; its contents are
+  // unspecified (a reused buffer holds an earlier call's data).
   StatusOr<void*> Scratch(size_t bytes);
 
   const ParallelRunner* runner() const { return runner_; }
