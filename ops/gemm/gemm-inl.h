@@ -163,7 +163,7 @@ HWY_INLINE V ApplyActivation(D d, GemmActivation act, V v) {
 // (stride_n 0); everything else goes element by element through the same
 // operations on one-lane vectors, so results do not depend on the path.
 HWY_INLINE void StoreTileRow(const GemmF32Params& p, BlockRole role, int64_t row, int64_t col, int64_t cols,
-                             const float* HWY_RESTRICT acc) {
+                             const float* HWY_RESTRICT acc, bool activate = true) {
   const hn::ScalableTag<float> d;
   const hn::CappedTag<float, 1> d1;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
@@ -180,7 +180,7 @@ HWY_INLINE void StoreTileRow(const GemmF32Params& p, BlockRole role, int64_t row
       if (role.last) {
         v = hn::Mul(v, alpha);
         if (use_c) v = hn::MulAdd(p.c_stride_n == 1 ? hn::LoadU(d, c_row + j) : hn::Set(d, c_row[0]), beta, v);
-        v = ApplyActivation(d, p.activation, v);
+        if (activate) v = ApplyActivation(d, p.activation, v);
       }
       hn::StoreU(v, d, y + j);
     }
@@ -193,9 +193,41 @@ HWY_INLINE void StoreTileRow(const GemmF32Params& p, BlockRole role, int64_t row
     if (role.last) {
       v = hn::Mul(v, alpha1);
       if (use_c) v = hn::MulAdd(hn::Set(d1, c_row[j * p.c_stride_n]), beta1, v);
-      v = ApplyActivation(d1, p.activation, v);
+      if (activate) v = ApplyActivation(d1, p.activation, v);
     }
     hn::StoreU(v, d1, y + j);
+  }
+}
+
+// The activation over a finished tile, Y[row..row+rows, col..col+cols), in
+// place. The micro-kernel applies it here rather than per row in
+// StoreTileRow: a row holds only two vectors, and sigmoid or tanh is a long
+// dependent chain, so a whole tile of independent vectors is what lets the
+// core overlap them (per row it ran 4-5% slower than a separate pass). The
+// operations per lane are the same, so are the bits.
+template <class Activation>
+HWY_INLINE void ActivateTileWith(const GemmF32Params& p, int64_t row, int64_t rows, int64_t col, int64_t cols,
+                                 const Activation& activation) {
+  const hn::ScalableTag<float> d;
+  const hn::CappedTag<float, 1> d1;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
+  for (int64_t r = 0; r < rows; ++r) {
+    float* y = p.y + (row + r) * p.ldy + col;
+    int64_t j = 0;
+    for (; j + lanes <= cols; j += lanes) hn::StoreU(activation(d, hn::LoadU(d, y + j)), d, y + j);
+    for (; j < cols; ++j) hn::StoreU(activation(d1, hn::LoadU(d1, y + j)), d1, y + j);
+  }
+}
+
+HWY_INLINE void ActivateTile(const GemmF32Params& p, int64_t row, int64_t rows, int64_t col, int64_t cols) {
+  switch (p.activation) {
+    case GemmActivation::kNone: return;
+    case GemmActivation::kRelu:
+      return ActivateTileWith(p, row, rows, col, cols, [](auto dd, auto v) { return VecRelu(dd, v); });
+    case GemmActivation::kSigmoid:
+      return ActivateTileWith(p, row, rows, col, cols, [](auto dd, auto v) { return VecSigmoid(dd, v); });
+    case GemmActivation::kTanh:
+      return ActivateTileWith(p, row, rows, col, cols, [](auto dd, auto v) { return VecTanh(dd, v); });
   }
 }
 
@@ -225,7 +257,7 @@ HWY_INLINE void StoreTileRow(const GemmF32Params& p, BlockRole role, int64_t row
       } else {                                                       \
         hn::Store(c##r##0, d, acc);                                  \
         hn::Store(c##r##1, d, acc + lanes);                          \
-        StoreTileRow(p, store_role, row + r, col, cols, acc);        \
+        StoreTileRow(p, store_role, row + r, col, cols, acc, false); \
       }                                                              \
     }                                                                \
   }
@@ -314,6 +346,7 @@ HWY_NOINLINE void GemmMicroKernel(const GemmF32Params& p, BlockRole role, const 
   TSR_GEMM_ROW_STORE(9)
   TSR_GEMM_ROW_STORE(10)
   TSR_GEMM_ROW_STORE(11)
+  if (role.last) ActivateTile(p, row, rows, col, cols);
 }
 #undef TSR_GEMM_ROW_FMA
 #undef TSR_GEMM_ROW_LOAD
