@@ -99,19 +99,9 @@ StatusOr<Node> MakeNode(const OpRegistry& registry, const std::string& domain, c
 
 Status RunKernelOnce(const Kernel& kernel, const std::vector<const Tensor*>& inputs,
                      const std::vector<Tensor*>& outputs) {
-  // The kernel sees one tensor table, as in a run.
-  std::vector<Tensor> views;
-  std::vector<int> input_ids, output_ids;
-  for (const Tensor* t : inputs) {
-    input_ids.push_back(t != nullptr ? static_cast<int>(views.size()) : -1);
-    if (t != nullptr) views.push_back(*t);
-  }
-  for (Tensor* t : outputs) {
-    output_ids.push_back(t != nullptr ? static_cast<int>(views.size()) : -1);
-    if (t != nullptr) views.push_back(*t);
-  }
+  TensorTable table(inputs, outputs);
   const SerialRunner serial;
-  KernelContext ctx(views.data(), input_ids, output_ids, &serial);
+  KernelContext ctx = table.Context(&serial);
   return kernel.Run(ctx);
 }
 
