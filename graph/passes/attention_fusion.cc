@@ -307,11 +307,7 @@ StatusOr<int> FuseAttention(Graph& graph, const OpRegistry& registry) {
     TSR_ASSIGN_OR_RETURN(Node node, MakeNode(registry, kTesseraDomain, "Attention", 1,
                                              FusedName(graph, pattern, "Attention"), {q.input, k.input, v.input, mask},
                                              {y}, std::move(attrs)));
-    node.file_index = merge.file_index;
-    graph.nodes[static_cast<size_t>(merge_index)] = std::move(node);
-    for (int p : pattern) {
-      if (p != merge_index) edit.Kill(p);
-    }
+    edit.ReplacePattern(pattern, merge_index, std::move(node));
     ++fused;
   }
   if (fused > 0) TSR_RETURN_IF_ERROR(edit.Commit());

@@ -167,11 +167,7 @@ StatusOr<int> FuseLayerNorm(Graph& graph, const OpRegistry& registry) {
     TSR_ASSIGN_OR_RETURN(Node node, MakeNode(registry, kOnnxDomain, "LayerNormalization", 17,
                                              FusedName(graph, pattern, "LayerNormalization"), {x, gamma, beta},
                                              {last.outputs[0]}, std::move(attrs)));
-    node.file_index = last.file_index;
-    graph.nodes[static_cast<size_t>(sink)] = std::move(node);
-    for (int p : pattern) {
-      if (p != sink) edit.Kill(p);
-    }
+    edit.ReplacePattern(pattern, sink, std::move(node));
     ++fused;
   }
   if (fused > 0) TSR_RETURN_IF_ERROR(edit.Commit());
@@ -301,11 +297,7 @@ StatusOr<int> FuseGelu(Graph& graph, const OpRegistry& registry) {
     const Node& last = graph.nodes[static_cast<size_t>(sink)];
     TSR_ASSIGN_OR_RETURN(Node node, MakeNode(registry, kOnnxDomain, "Gelu", 20, FusedName(graph, pattern, "Gelu"),
                                              {x}, {last.outputs[0]}, std::move(attrs)));
-    node.file_index = last.file_index;
-    graph.nodes[static_cast<size_t>(sink)] = std::move(node);
-    for (int p : pattern) {
-      if (p != sink) edit.Kill(p);
-    }
+    edit.ReplacePattern(pattern, sink, std::move(node));
     ++fused;
   }
   if (fused > 0) TSR_RETURN_IF_ERROR(edit.Commit());

@@ -105,6 +105,15 @@ Status RunKernelOnce(const Kernel& kernel, const std::vector<const Tensor*>& inp
   return kernel.Run(ctx);
 }
 
+void Edit::ReplacePattern(const std::vector<int>& pattern, int keep, Node fused) {
+  Node& slot = graph_.nodes[static_cast<size_t>(keep)];
+  fused.file_index = slot.file_index;
+  slot = std::move(fused);
+  for (int p : pattern) {
+    if (p != keep) Kill(p);
+  }
+}
+
 int Edit::AddConstant(const std::string& name, OwnedTensor tensor) {
   Value value;
   value.name = UniqueValueName(graph_, name);

@@ -69,6 +69,10 @@ class Edit {
 
   void Kill(int node) { dead_[static_cast<size_t>(node)] = true; }
   bool IsDead(int node) const { return dead_[static_cast<size_t>(node)]; }
+  // A fusion: `fused` takes the place (and the file position) of node
+  // `keep`, the last of `pattern` in execution order; the rest of the
+  // pattern dies.
+  void ReplacePattern(const std::vector<int>& pattern, int keep, Node fused);
 
   // Adds a constant value owning `tensor`'s storage; returns its index.
   int AddConstant(const std::string& name, OwnedTensor tensor);
