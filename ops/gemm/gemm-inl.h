@@ -22,7 +22,10 @@
 //   contiguously whatever transA and lda are), then runs the micro-kernel
 //   over every (row tile, panel) of the block. A B sliver (kc x 32 floats,
 //   32 KiB on AVX-512 at kc = 256) is reused by all row tiles of the block
-//   while the packed A block (mc x kc, 144 KiB) stays in L2.
+//   while the packed A block (mc x kc, 144 KiB) stays in L2. A row-major
+//   op(A) of at most kGemmInPlaceAFloats is not packed: the micro-kernel
+//   reads its rows where they lie (GemmPacksA in gemm.h says why), with
+//   the same loops and the same FMA chains.
 //
 // Micro-kernel
 //   kTileRows x 2 vector accumulators stay in registers for the whole kc
@@ -34,10 +37,13 @@
 //   A 1-row tile (the last row of a block) would be one dependency chain per
 //   vector, so it splits the k loop over two accumulator sets. A product
 //   with M = 1 (GEMV) skips blocking and packing altogether: GemvPanelsF32.
+//   A full tile's last k block applies alpha and beta * C to the
+//   accumulators in registers; partial panels go through a stack row.
 //
 // Tail contract
-//   Rows past m are zero in the packed A block; their accumulators are
-//   computed and dropped. Columns past n exist only in the zero padding of
+//   Rows past m are zero in the packed A block (read in place, the tile's
+//   last real row stands in for them); their accumulators are computed and
+//   dropped. Columns past n exist only in the zero padding of
 //   the last panel; that tile's rows go through a stack buffer and only the
 //   n - column columns are written. Nothing outside A, B, C and Y is read or
 //   written.
@@ -89,6 +95,7 @@ struct GemmTasks {
   int64_t panels = 0;
   int64_t panels_per_task = 0;
   int64_t panel_groups = 0;
+  bool pack_a = true;
   int64_t count() const { return row_blocks * panel_groups; }
 };
 
@@ -98,6 +105,7 @@ HWY_INLINE GemmTasks TasksOf(const GemmF32Params& p) {
   t.panels = (p.n + p.b.panel_width - 1) / p.b.panel_width;
   t.panels_per_task = GemmPanelsPerTask(p.m, t.panels);
   t.panel_groups = (t.panels + t.panels_per_task - 1) / t.panels_per_task;
+  t.pack_a = GemmPacksA(p.m, p.k, p.trans_a);
   return t;
 }
 
@@ -237,7 +245,7 @@ HWY_INLINE void ActivateTile(const GemmF32Params& p, int64_t row, int64_t rows, 
 // read), `b` the sliver (panel-width values per step).
 #define TSR_GEMM_ROW_FMA(r)                         \
   if constexpr (kRows > r) {                        \
-    const auto a##r = hn::Set(d, a_q[r]);           \
+    const auto a##r = hn::Set(d, a_q[a_off##r]); \
     c##r##0 = hn::MulAdd(a##r, b0, c##r##0);        \
     c##r##1 = hn::MulAdd(a##r, b1, c##r##1);        \
   }
@@ -254,6 +262,12 @@ HWY_INLINE void ActivateTile(const GemmF32Params& p, int64_t row, int64_t rows, 
       if (full && !role.last) {                                      \
         hn::StoreU(c##r##0, d, p.y + (row + r) * p.ldy + col);       \
         hn::StoreU(c##r##1, d, p.y + (row + r) * p.ldy + col + lanes); \
+      } else if (full && finish_in_registers) {                      \
+        const float* c_row = use_c ? p.c + (row + r) * p.c_stride_m + col * p.c_stride_n : nullptr; \
+        hn::StoreU(FinishVector(d, c##r##0, alpha, beta, c_row, p.c_stride_n, 0), d,                 \
+                   p.y + (row + r) * p.ldy + col);                                                   \
+        hn::StoreU(FinishVector(d, c##r##1, alpha, beta, c_row, p.c_stride_n, lanes), d,             \
+                   p.y + (row + r) * p.ldy + col + lanes);                                           \
       } else {                                                       \
         hn::Store(c##r##0, d, acc);                                  \
         hn::Store(c##r##1, d, acc + lanes);                          \
@@ -262,7 +276,32 @@ HWY_INLINE void ActivateTile(const GemmF32Params& p, int64_t row, int64_t rows, 
     }                                                                \
   }
 
-template <int64_t kRows>
+// The last k block's epilogue of one vector of a full tile, in registers:
+// alpha, then beta * C (a row, c_stride_n 1, or a repeated value,
+// c_stride_n 0; c_row null when C is not used), the same operations in the
+// same order as StoreTileRow's vector path, so the same bits.
+template <class D, class V>
+HWY_INLINE V FinishVector(D d, V v, V alpha, V beta, const float* c_row, int64_t c_stride_n, size_t offset) {
+  v = hn::Mul(v, alpha);
+  if (c_row != nullptr) v = hn::MulAdd(c_stride_n == 1 ? hn::LoadU(d, c_row + offset) : hn::Set(d, c_row[0]), beta, v);
+  return v;
+}
+
+// Where row r of a tile finds op(A)[row + r, p0 + q]: at a[q * step +
+// ARowOffset(r)]. Packed A (kPackedA): step kTileRows, offset r. A read in
+// place (row-major, not packed): step 1, offset r * lda, with rows past
+// `rows` reading the last real row instead (their sums are dropped), so
+// nothing past A is read.
+template <bool kPackedA>
+HWY_INLINE int64_t ARowOffset(int64_t r, int64_t rows, int64_t lda) {
+  if constexpr (kPackedA) {
+    return r;
+  } else {
+    return (r < rows ? r : rows - 1) * lda;
+  }
+}
+
+template <int64_t kRows, bool kPackedA>
 HWY_NOINLINE void GemmMicroKernel(const GemmF32Params& p, BlockRole role, const float* HWY_RESTRICT a,
                                   const float* HWY_RESTRICT b, int64_t kc, int64_t row, int64_t rows, int64_t col,
                                   int64_t cols) {
@@ -299,14 +338,21 @@ HWY_NOINLINE void GemmMicroKernel(const GemmF32Params& p, BlockRole role, const 
   }
   // What StoreTileRow still has to do with the accumulators.
   const BlockRole store_role{full || role.first, role.last};
+  constexpr int64_t kStep = kPackedA ? kTileRows : 1;
+  const int64_t a_off0 = ARowOffset<kPackedA>(0, rows, p.lda), a_off1 = ARowOffset<kPackedA>(1, rows, p.lda);
+  const int64_t a_off2 = ARowOffset<kPackedA>(2, rows, p.lda), a_off3 = ARowOffset<kPackedA>(3, rows, p.lda);
+  const int64_t a_off4 = ARowOffset<kPackedA>(4, rows, p.lda), a_off5 = ARowOffset<kPackedA>(5, rows, p.lda);
+  const int64_t a_off6 = ARowOffset<kPackedA>(6, rows, p.lda), a_off7 = ARowOffset<kPackedA>(7, rows, p.lda);
+  const int64_t a_off8 = ARowOffset<kPackedA>(8, rows, p.lda), a_off9 = ARowOffset<kPackedA>(9, rows, p.lda);
+  const int64_t a_off10 = ARowOffset<kPackedA>(10, rows, p.lda), a_off11 = ARowOffset<kPackedA>(11, rows, p.lda);
   int64_t q = 0;
   if constexpr (kRows == 1) {
     // One row: a second accumulator set for odd steps keeps two independent
     // chains per vector; they are summed once at the end (fixed order).
     auto e0 = hn::Zero(d), e1 = hn::Zero(d);
     for (; q + 2 <= kc; q += 2) {
-      const auto a0 = hn::Set(d, a[q * kTileRows]);
-      const auto a1 = hn::Set(d, a[(q + 1) * kTileRows]);
+      const auto a0 = hn::Set(d, a[q * kStep]);
+      const auto a1 = hn::Set(d, a[(q + 1) * kStep]);
       c00 = hn::MulAdd(a0, hn::Load(d, b + q * width), c00);
       c01 = hn::MulAdd(a0, hn::Load(d, b + q * width + lanes), c01);
       e0 = hn::MulAdd(a1, hn::Load(d, b + (q + 1) * width), e0);
@@ -319,7 +365,7 @@ HWY_NOINLINE void GemmMicroKernel(const GemmF32Params& p, BlockRole role, const 
   for (; q < kc; ++q) {
     const auto b0 = hn::Load(d, b + q * width);
     const auto b1 = hn::Load(d, b + q * width + lanes);
-    const float* HWY_RESTRICT a_q = a + q * kTileRows;
+    const float* HWY_RESTRICT a_q = a + q * kStep;
     TSR_GEMM_ROW_FMA(0)
     TSR_GEMM_ROW_FMA(1)
     TSR_GEMM_ROW_FMA(2)
@@ -333,6 +379,12 @@ HWY_NOINLINE void GemmMicroKernel(const GemmF32Params& p, BlockRole role, const 
     TSR_GEMM_ROW_FMA(10)
     TSR_GEMM_ROW_FMA(11)
   }
+  // A full tile's last block finishes in registers when C is absent, a
+  // row or a scalar; other C strides go through StoreTileRow.
+  const bool use_c = role.last && p.c != nullptr && p.beta != 0.0f;
+  const bool finish_in_registers = role.last && (!use_c || p.c_stride_n == 0 || p.c_stride_n == 1);
+  const auto alpha = hn::Set(d, p.alpha);
+  const auto beta = hn::Set(d, p.beta);
   HWY_ALIGN float acc[kPanelVectors * HWY_MAX_BYTES / sizeof(float)];
   TSR_GEMM_ROW_STORE(0)
   TSR_GEMM_ROW_STORE(1)
@@ -353,15 +405,17 @@ HWY_NOINLINE void GemmMicroKernel(const GemmF32Params& p, BlockRole role, const 
 #undef TSR_GEMM_ROW_STORE
 
 // Runs the micro-kernel with the fewest accumulator rows that cover `rows`
-// (the packed rows past `rows` are zero, so extra rows are harmless).
+// (packed rows past `rows` are zero, and in place the last row stands in
+// for them, so extra rows are harmless).
+template <bool kPackedA>
 HWY_INLINE void RunTile(const GemmF32Params& p, BlockRole role, const float* a, const float* b, int64_t kc,
                         int64_t row, int64_t rows, int64_t col, int64_t cols) {
-  if (rows <= 1) return GemmMicroKernel<1>(p, role, a, b, kc, row, rows, col, cols);
-  if (rows <= 2) return GemmMicroKernel<2>(p, role, a, b, kc, row, rows, col, cols);
-  if (rows <= 4) return GemmMicroKernel<4>(p, role, a, b, kc, row, rows, col, cols);
-  if (kTileRows == 6 || rows <= 6) return GemmMicroKernel<6>(p, role, a, b, kc, row, rows, col, cols);
-  if (rows <= 8) return GemmMicroKernel<8>(p, role, a, b, kc, row, rows, col, cols);
-  return GemmMicroKernel<kTileRows>(p, role, a, b, kc, row, rows, col, cols);
+  if (rows <= 1) return GemmMicroKernel<1, kPackedA>(p, role, a, b, kc, row, rows, col, cols);
+  if (rows <= 2) return GemmMicroKernel<2, kPackedA>(p, role, a, b, kc, row, rows, col, cols);
+  if (rows <= 4) return GemmMicroKernel<4, kPackedA>(p, role, a, b, kc, row, rows, col, cols);
+  if (kTileRows == 6 || rows <= 6) return GemmMicroKernel<6, kPackedA>(p, role, a, b, kc, row, rows, col, cols);
+  if (rows <= 8) return GemmMicroKernel<8, kPackedA>(p, role, a, b, kc, row, rows, col, cols);
+  return GemmMicroKernel<kTileRows, kPackedA>(p, role, a, b, kc, row, rows, col, cols);
 }
 
 // GEMV (m == 1): Y[0, :] = op(A) row times B, panels [panel0, panel_end).
@@ -442,14 +496,18 @@ HWY_INLINE void GemmTaskF32(const GemmF32Params& p, const GemmTasks& t, int64_t 
   for (int64_t p0 = 0; p0 < p.k; p0 += kGemmKc) {
     const int64_t kc = (p.k - p0) < kGemmKc ? (p.k - p0) : kGemmKc;
     const BlockRole role{p0 == 0, p0 + kc == p.k};
-    PackABlock(p, row0, rows, p0, kc, a_pack);
+    if (t.pack_a) PackABlock(p, row0, rows, p0, kc, a_pack);
     for (int64_t panel = panel0; panel < panel_end; ++panel) {
       const float* sliver = p.b.data + panel * p.k * width + p0 * width;
       const int64_t col = panel * width;
       const int64_t cols = (p.n - col) < width ? (p.n - col) : width;
       for (int64_t r = 0; r < rows; r += kTileRows) {
         const int64_t tile_rows = (rows - r) < kTileRows ? (rows - r) : kTileRows;
-        RunTile(p, role, a_pack + r * kc, sliver, kc, row0 + r, tile_rows, col, cols);
+        if (t.pack_a) {
+          RunTile<true>(p, role, a_pack + r * kc, sliver, kc, row0 + r, tile_rows, col, cols);
+        } else {
+          RunTile<false>(p, role, p.a + (row0 + r) * p.lda + p0, sliver, kc, row0 + r, tile_rows, col, cols);
+        }
       }
     }
   }

@@ -8,6 +8,7 @@
 // |alpha|, plus |beta c|):  |y - y_ref| <= (k + 2) u M  (first order).
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <sstream>
 #include <string>
@@ -143,6 +144,43 @@ TEST(GemmTest, LargeProductSpreadsOverThreadsBitwiseEqual) {
   ForEachTarget([](const char* target) {
     CheckGemm(GemmCase{203, 301, 157, false, false, {157}, true, 1.0f, 1.0f, true}, 900, target);
     CheckGemm(GemmCase{129, 77, 250, true, true, {129, 1}, true, 0.5f, 2.0f, false}, 901, target);
+  });
+}
+
+TEST(GemmTest, PackedAndInPlaceAGiveTheSameBits) {
+  // A row-major A above kGemmInPlaceAFloats is packed; one below it is read
+  // in place. Both paths, with row tails past whole 6-row tiles and row
+  // blocks, several k blocks and a column tail, match the reference, and
+  // the first 11 rows of the packed product equal the in-place product of
+  // those rows alone bit for bit: each output is the same FMA chain (11
+  // rows are a 6-row tile and a 5-row one whose sixth row is a stand-in;
+  // only a 1-row tile, which splits its chain, would differ).
+  constexpr int64_t kM = 301, kK = 2 * ops::kGemmKc + 5, kN = 45;
+  static_assert(kM * kK > ops::kGemmInPlaceAFloats, "the large case must pack A");
+  constexpr int64_t kFew = 11;
+  static_assert(kFew * kK <= ops::kGemmInPlaceAFloats, "the small case must read A in place");
+  ForEachTarget([&](const char* target) {
+    CheckGemm(GemmCase{kM, kK, kN, false, false, {kN}, true, 1.0f, 1.0f, true}, 902, target);
+    CheckGemm(GemmCase{7, kK, kN, false, true, {kN}, true, 1.0f, 1.0f, true}, 903, target);
+    CheckGemm(GemmCase{kFew, kK, kN, false, false, {kN}, true, 1.0f, 1.0f, true}, 904, target);
+    const OwnedTensor a = RandomF32({kM, kK}, 904);
+    const OwnedTensor b = RandomF32({kK, kN}, 905);
+    auto packed = ops::PackedBF32::Pack(b.view.data_as<float>(), kN, false, kK, kN);
+    ASSERT_TRUE(packed.ok());
+    std::vector<float> y_all(static_cast<size_t>(kM * kN)), y_few(static_cast<size_t>(kFew * kN));
+    for (int64_t m : {kM, kFew}) {
+      ops::GemmF32Params p;
+      p.m = m;
+      p.n = kN;
+      p.k = kK;
+      p.a = a.view.data_as<float>();
+      p.lda = kK;
+      p.b = packed.value().view();
+      p.y = m == kM ? y_all.data() : y_few.data();
+      p.ldy = kN;
+      ASSERT_TRUE(ops::GemmF32(p, nullptr).ok());
+    }
+    EXPECT_EQ(std::memcmp(y_all.data(), y_few.data(), y_few.size() * sizeof(float)), 0) << target;
   });
 }
 
