@@ -117,7 +117,8 @@ HWY_INLINE GemmTasks TasksOf(const GemmF32Params& p) {
 // rest.
 HWY_INLINE int64_t PackSixRowsBy4(const float* HWY_RESTRICT src, int64_t lda, int64_t kc,
                                   float* HWY_RESTRICT panel) {
-#if HWY_TARGET == HWY_SCALAR
+#if !(HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3) || HWY_TARGET == HWY_SCALAR
+  // Only the 6-row tiles of x86's 16-register targets come here.
   (void)src;
   (void)lda;
   (void)kc;
