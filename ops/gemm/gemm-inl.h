@@ -550,13 +550,19 @@ HWY_INLINE void GemmTaskF32(const GemmF32Params& p, const GemmTasks& t, int64_t 
       const float* sliver = p.b.data + panel * p.k * width + p0 * width;
       const int64_t col = panel * width;
       const int64_t cols = (p.n - col) < width ? (p.n - col) : width;
-      for (int64_t r = 0; r < rows; r += kTileRows) {
-        const int64_t tile_rows = (rows - r) < kTileRows ? (rows - r) : kTileRows;
+      for (int64_t r = 0; r < rows;) {
+        int64_t tile_rows = (rows - r) < kTileRows ? (rows - r) : kTileRows;
+        // Read in place, the last 8 rows of a 6-row target run as two 4-row
+        // tiles (8 independent FMA chains each) instead of 6 + 2 (the 2-row
+        // tile has 4 chains, half the FMA rate at 4 cycles latency x 2
+        // ports): M = 8, 32, 128. Each output's chain is the same.
+        if (!t.pack_a && kTileRows == 6 && rows - r == kTileRows + 2) tile_rows = 4;
         if (t.pack_a) {
           RunTile<true>(p, role, a_pack + r * kc, sliver, kc, row0 + r, tile_rows, col, cols);
         } else {
           RunTile<false>(p, role, p.a + (row0 + r) * p.lda + p0, sliver, kc, row0 + r, tile_rows, col, cols);
         }
+        r += tile_rows;
       }
     }
   }
