@@ -86,7 +86,9 @@ void StridedRun(const uint8_t* s, uint8_t* o, int64_t n, int64_t stride) {
     for (int64_t j = 0; j < n; ++j) out[j] = v;
     return;
   }
-  for (int64_t j = 0; j < n; ++j) std::memcpy(&out[j], s + static_cast<size_t>(j * stride) * sizeof(T), sizeof(T));
+  // Signed offsets: a negative stride (Slice with steps < 0) walks back.
+  const int64_t step = stride * static_cast<int64_t>(sizeof(T));
+  for (int64_t j = 0; j < n; ++j) std::memcpy(&out[j], s + j * step, sizeof(T));
 }
 
 }  // namespace
@@ -114,7 +116,9 @@ void StridedCopy(const void* in, void* out, size_t element_bytes, const Shape& d
   }
   for (int64_t row = row_begin; row < row_end; ++row) {
     uint8_t* o = dst + static_cast<size_t>(row * inner) * element_bytes;
-    const uint8_t* s = src + static_cast<size_t>(offset) * element_bytes;
+    // offset and the strides may be negative (Slice with steps < 0), so
+    // pointer arithmetic stays signed; a size_t cast would wrap the pointer.
+    const uint8_t* s = src + offset * static_cast<int64_t>(element_bytes);
     if (inner_stride == 1) {
       std::memcpy(o, s, static_cast<size_t>(inner) * element_bytes);
     } else {
@@ -126,7 +130,7 @@ void StridedCopy(const void* in, void* out, size_t element_bytes, const Shape& d
         default:
           for (int64_t j = 0; j < inner; ++j) {
             std::memcpy(o + static_cast<size_t>(j) * element_bytes,
-                        s + static_cast<size_t>(j * inner_stride) * element_bytes, element_bytes);
+                        s + j * inner_stride * static_cast<int64_t>(element_bytes), element_bytes);
           }
       }
     }
