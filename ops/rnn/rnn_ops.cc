@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <cstring>
 #include <iterator>
+#include <limits>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -225,6 +226,13 @@ StatusOr<RnnDims> CheckShapes(const RnnConfig& cfg, const std::array<const Shape
   // Without hidden_size, R's last dim defines it (ONNX leaves the attribute
   // optional; R [D, G*H, H] always carries H).
   if (const Shape* r = shapes[kR]; r != nullptr && r->size() == 3 && !Known(dims.hidden)) dims.hidden = (*r)[2];
+  // The widths below (up to 2 * gates * hidden_size, B's) must not wrap
+  // int64; a hostile file can declare any hidden_size (found by model_fuzz).
+  constexpr int64_t kMaxHidden = std::numeric_limits<int64_t>::max() / 8;
+  if (Known(dims.hidden) && dims.hidden > kMaxHidden) {
+    return Error(StatusCode::kInvalidArgument, "hidden_size ", dims.hidden, " is larger than ", kMaxHidden,
+                 ", the most whose gate widths fit in 64 bits");
+  }
   const int64_t gh = Known(dims.hidden) ? gates * dims.hidden : kDynamicDim;
   const std::string g = std::to_string(gates);
   const DimSpec dirs{"num_directions", nd};

@@ -457,6 +457,9 @@ TEST(RecurrentTest, BadInputsAreNamed) {
        {"'activation_alpha'"}},
       {[&](CaseData& d) { d.inv.attrs.Set("direction", Attribute::String("sideways")); }, {"'direction'", "sideways"}},
       {[&](CaseData& d) { d.inv.attrs.Set("hidden_size", Attribute::Int(10)); }, {"'W'", "4*hidden_size=40"}},
+      // 4 * hidden_size (and 8 *, B's width) would wrap int64.
+      {[&](CaseData& d) { d.inv.attrs.Set("hidden_size", Attribute::Int(int64_t{1} << 62)); },
+       {"hidden_size 4611686018427387904 is larger than"}},
       {[&](CaseData& d) { d.inv.attrs.Set("layout", Attribute::Int(2)); }, {"'layout'"}},
       {[&](CaseData& d) { d.inv.attrs.Set("clip", Attribute::Float(-1.0f)); }, {"'clip'"}},
       {[&](CaseData& d) { d.inv.attrs.Set("input_forget", Attribute::Int(3)); }, {"'input_forget'"}},
