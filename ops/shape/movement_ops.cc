@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -217,6 +218,11 @@ StatusOr<std::vector<int64_t>> SplitSizes(int64_t len, size_t outputs, const std
     int64_t sum = 0;
     for (int64_t s : *split) {
       if (s < 0) return Error(StatusCode::kInvalidArgument, "'split' has a negative size ", s);
+      // Checked before adding: a hostile list must not wrap the sum (found
+      // by model_fuzz).
+      if (s > std::numeric_limits<int64_t>::max() - sum) {
+        return Error(StatusCode::kInvalidArgument, "'split' sizes sum past 2^63 - 1");
+      }
       sum += s;
     }
     if (len >= 0 && sum != len) {

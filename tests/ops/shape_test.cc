@@ -254,6 +254,16 @@ TEST(ShapeOpsTest, SplitEveryForm) {
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.status().message(), "'split' sums to 4, but the split axis has length 7");
   }
+  {  // sizes whose sum wraps int64 (a model_fuzz finding)
+    OwnedTensor split = Ints({int64_t{1} << 62, int64_t{1} << 62, int64_t{1} << 62});
+    Op op{"Split", 13};
+    op.inputs = {&x.view, &split.view};
+    op.attrs.Set("axis", Attribute::Int(1));
+    op.outputs = 3;
+    auto r = op.Run();
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().message(), "'split' sizes sum past 2^63 - 1");
+  }
 }
 
 TEST(ShapeOpsTest, SliceNegativeClampedAndStepped) {
