@@ -103,7 +103,7 @@ inline constexpr int64_t kGemmMaxTileRows = 12;
 // 4 KiB (the rows alias in L1 and L2). So a row-major op(A) of at most
 // kGemmInPlaceAFloats (512 KiB, L2: 128^3 and 256^3, 32 x 1024, the 128 x 768
 // of a Transformer projection) is read in place, and everything larger or
-// transposed is packed. Measured on Zen 3 (AVX2, 1 thread, medians on a
+// transposed is packed. Measured on our AMD EPYC VM (AVX2, 1 thread, medians on a
 // noisy machine): reading in place made 128^3 1.17x, 256^3 1.10x and
 // 32 x 1024 x 1024 1.15x faster, and 512^3, 1024^3 and 2048^3 0.98x, 0.90x
 // and 0.96x as fast. Either way each
