@@ -383,20 +383,29 @@ struct SliceAxis {
 // ONNX Slice bounds for one axis of size `dim`: negative start/end count
 // from the back; then start is clamped to [0, dim] (step > 0) or [0, dim-1]
 // (step < 0), and end to [0, dim] or [-1, dim-1].
+//
+// starts, ends and steps are any int64 (INT64_MAX and INT64_MIN are common
+// "to the end" markers), so nothing here adds or negates a step: the length
+// is (|end - start| - 1) / |step| + 1 written without |step|, and a step is
+// only kept where the slice has two or more elements, where |step| < dim
+// and the kernel's step * stride stays within the tensor (model_fuzz class:
+// step = INT64_MAX used to wrap end - start + step - 1, and INT64_MIN's
+// negation).
 SliceAxis SliceBounds(int64_t dim, int64_t start, int64_t end, int64_t step) {
+  if (dim == 0) return {0, 1, 0};  // and std::clamp below needs dim - 1 >= lo
   if (start < 0) start += dim;
   if (end < 0) end += dim;
   int64_t length = 0;
   if (step > 0) {
     start = std::clamp<int64_t>(start, 0, dim);
     end = std::clamp<int64_t>(end, 0, dim);
-    length = end > start ? (end - start + step - 1) / step : 0;
+    length = end > start ? (end - start - 1) / step + 1 : 0;
   } else {
     start = std::clamp<int64_t>(start, 0, dim - 1);
     end = std::clamp<int64_t>(end, -1, dim - 1);
-    length = start > end ? (start - end + (-step) - 1) / (-step) : 0;
+    length = start > end ? (end - start + 1) / step + 1 : 0;
   }
-  return {start, step, length};
+  return {start, length > 1 ? step : 1, length};
 }
 
 // Per-axis slices of a tensor of `dims`; axes not named keep everything.
@@ -456,17 +465,19 @@ class SliceKernel final : public Kernel {
                                                        ctx.input(4) ? &v[3] : nullptr);
     if (!plan.ok()) return plan.status().WithContext("Slice");
     Shape dims;
+    for (const SliceAxis& s : plan.value()) dims.push_back(s.length);
+    TSR_RETURN_IF_ERROR(CheckPlannedShape(dims, *y));
+    // Before the strides: an empty input may have a huge dim beside its 0
+    // (the loader's element limit stops at the 0), whose strides would wrap.
+    if (y->NumElements() == 0) return Status::Ok();
     const std::vector<int64_t> in_strides = ContiguousStrides(x->shape);
     std::vector<int64_t> strides;
     int64_t base = 0;
     for (size_t k = 0; k < plan.value().size(); ++k) {
       const SliceAxis& s = plan.value()[k];
-      dims.push_back(s.length);
-      strides.push_back(s.step * in_strides[k]);
+      strides.push_back(s.step * in_strides[k]);  // |step| < dim unless the axis keeps one element
       base += s.start * in_strides[k];
     }
-    TSR_RETURN_IF_ERROR(CheckPlannedShape(dims, *y));
-    if (y->NumElements() == 0) return Status::Ok();
     const size_t elem = DTypeSize(x->dtype);
     const uint8_t* src = static_cast<const uint8_t*>(x->data) + static_cast<size_t>(base) * elem;
     const int64_t inner = dims.empty() ? 1 : dims.back();

@@ -315,6 +315,21 @@ TEST(ShapeOpsTest, SliceNegativeClampedAndStepped) {
   r = bad.Run();
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(), "input 'steps' has 0 at index 0");
+  // Steps of INT64_MAX and INT64_MIN (ends likewise) keep one element; the
+  // length and stride arithmetic must not wrap (a model_fuzz class).
+  for (const int64_t step : {std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::min()}) {
+    const bool up = step > 0;
+    OwnedTensor hs = Ints({up ? 2 : -1}), he = Ints({step}), ha = Ints({1}), hst = Ints({step});
+    Op huge{"Slice", 13};
+    huge.inputs = {&x.view, &hs.view, &he.view, &ha.view, &hst.view};
+    r = huge.Run();
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    Shape want_shape;
+    auto want = reference::RefSlice(Values<float>(x.view), x.view.shape, {0, up ? 2 : 8, 0}, {5, up ? 3 : 9, 4},
+                                    {1, 1, 1}, &want_shape);
+    EXPECT_EQ(r.value()[0].view.shape, want_shape);
+    EXPECT_EQ(Values<float>(r.value()[0].view), want);
+  }
 }
 
 TEST(ShapeOpsTest, GatherEmbeddingsAndAxes) {
