@@ -1,5 +1,6 @@
 #include "runtime/core/tensor.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <limits>
@@ -29,7 +30,13 @@ bool IsStatic(const Shape& shape) {
   return true;
 }
 
+// A 0 dim makes the count 0 before anything is multiplied: shapes inferred
+// at load are bounded (max_tensor_elements) only after inference, and that
+// limit stops at the first 0, so an empty shape's other dims can be anything
+// (e.g. [2^62, 4, 0] from Expand) and their product must not be formed.
+// CheckedNumElements stays stricter: it refuses such a shape.
 int64_t NumElements(const Shape& shape) {
+  if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return 0;
   int64_t n = 1;
   for (int64_t d : shape) n *= d;
   return n;
