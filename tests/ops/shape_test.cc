@@ -150,6 +150,22 @@ TEST(ShapeOpsTest, ReshapeZeroMinusOneAndAllowzero) {
   r = ReshapeTo({2, 3}, {7}, 14, false);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(), "cannot reshape input 'data' [2, 3] (6 elements) to [7] (7 elements)");
+  // Dims whose product wraps int64 (the model_fuzz class of the Split sum).
+  r = ReshapeTo({2, 3}, {int64_t{1} << 62, 4, -1}, 14, false);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            "cannot reshape input 'data' [2, 3] (6 elements) to [4611686018427387904, 4, -1]: its dims multiply past "
+            "2^63 - 1");
+  r = ReshapeTo({2, 3}, {int64_t{1} << 32, int64_t{1} << 32}, 14, false);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            "cannot reshape input 'data' [2, 3] (6 elements) to [4294967296, 4294967296]: its dims multiply past "
+            "2^63 - 1");
+  // A 0 makes the product 0 whatever the other dims are: no wrap on the way
+  // (the output buffer's size check then refuses the shape).
+  r = ReshapeTo({0, 3}, {int64_t{1} << 62, 4, 0}, 14, true);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "shape [4611686018427387904, 4, 0] has more than 2^63 elements");
 }
 
 TEST(ShapeOpsTest, ConcatAnyAxis) {
