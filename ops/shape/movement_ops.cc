@@ -113,6 +113,9 @@ class ConcatKernel final : public Kernel {
     Tensor* y = ctx.output(0);
     TSR_RETURN_IF_ERROR(CheckRunTensor("Concat", "output 'concat_result'", y));
     TSR_ASSIGN_OR_RETURN(const int64_t axis, NormalizeAxis(axis_, y->rank(), "Concat: attribute 'axis'"));
+    // Nothing to copy; and an empty output may have a huge dim beside its 0
+    // (the element limit stops at the 0), so `inner` below could wrap.
+    if (y->NumElements() == 0) return Status::Ok();
     const size_t a = static_cast<size_t>(axis);
     const size_t elem = DTypeSize(y->dtype);
     const int64_t outer = Product(y->shape, 0, a);
@@ -186,8 +189,16 @@ Status InferConcat(OpContext& ctx) {
     for (int64_t d = 0; d < rank; ++d) {
       const size_t k = static_cast<size_t>(d);
       if (d == axis) {
-        if (in.shape[k] < 0) axis_known = false;
-        else out[k] += in.shape[k];
+        if (in.shape[k] < 0) {
+          axis_known = false;
+        } else if (in.shape[k] > std::numeric_limits<int64_t>::max() - out[k]) {
+          // Each input is bounded only by its own element count (and not at
+          // all beside a 0 dim), so the sum is checked before adding.
+          return Error(StatusCode::kInvalidArgument, "input ", i, " ", ShapeToString(in.shape),
+                       " makes the concatenated dim ", d, " longer than 2^63 - 1");
+        } else {
+          out[k] += in.shape[k];
+        }
       } else if (out[k] < 0) {
         out[k] = in.shape[k];
       } else if (in.shape[k] >= 0 && in.shape[k] != out[k]) {

@@ -205,6 +205,21 @@ TEST(ShapeOpsTest, ConcatAnyAxis) {
   auto r = bad.Run();
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(), "input 1 [3, 3] does not match the other inputs in dim 0 (3 vs 2)");
+  // Empty inputs with huge dims beside their 0: the concatenated length
+  // must not wrap int64, and copying nothing must not form huge products.
+  OwnedTensor e = RandomF32({0, int64_t{1} << 62, 4}, 3);
+  Op empty{"Concat"};
+  empty.inputs = {&e.view, &e.view};
+  empty.attrs.Set("axis", Attribute::Int(0));
+  r = empty.Run();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r.value()[0].view.shape, Shape({0, int64_t{1} << 62, 4}));
+  empty.inputs = {&e.view, &e.view, &e.view};
+  empty.attrs.Set("axis", Attribute::Int(1));
+  r = empty.Run();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            "input 1 [0, 4611686018427387904, 4] makes the concatenated dim 1 longer than 2^63 - 1");
 }
 
 TEST(ShapeOpsTest, SplitEveryForm) {
