@@ -283,8 +283,11 @@ class SplitKernel final : public Kernel {
     StatusOr<std::vector<int64_t>> sizes = SplitSizes(x->shape[a], ctx.num_outputs(), &split, num_outputs_, form_);
     if (!sizes.ok()) return sizes.status().WithContext("Split");
     const size_t elem = DTypeSize(x->dtype);
-    const int64_t outer = Product(x->shape, 0, a);
-    const int64_t inner = Product(x->shape, a + 1, x->shape.size());
+    // An empty input may have a huge dim beside its 0 (the element limit
+    // stops at the 0): its products could wrap, and there is nothing to copy.
+    const bool empty = x->NumElements() == 0;
+    const int64_t outer = empty ? 0 : Product(x->shape, 0, a);
+    const int64_t inner = empty ? 0 : Product(x->shape, a + 1, x->shape.size());
     const int64_t in_block = x->shape[a] * inner * static_cast<int64_t>(elem);
     const auto* src = static_cast<const uint8_t*>(x->data);
     int64_t offset = 0;

@@ -295,6 +295,15 @@ TEST(ShapeOpsTest, SplitEveryForm) {
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.status().message(), "'split' sizes sum past 2^63 - 1");
   }
+  {  // an empty input with a huge dim beside its 0: nothing to copy, no wrap
+    OwnedTensor e = RandomF32({0, int64_t{1} << 62, 4}, 5);
+    Op op{"Split", 13};
+    op.inputs = {&e.view};
+    op.outputs = 2;
+    auto r = op.Run();
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r.value()[1].view.shape, Shape({0, int64_t{1} << 62, 4}));
+  }
 }
 
 TEST(ShapeOpsTest, SliceNegativeClampedAndStepped) {
