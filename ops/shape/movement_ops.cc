@@ -568,9 +568,11 @@ class GatherKernel final : public Kernel {
       }
       if (k < 0) k += dim;
     }
+    // Before the products: an empty input may have a huge dim beside its 0
+    // (the element limit stops at the 0), e.g. [0, 2^62, 4] with axis 0.
+    if (y->NumElements() == 0) return Status::Ok();
     const int64_t outer = Product(x->shape, 0, a);
     const int64_t inner_bytes = Product(x->shape, a + 1, x->shape.size()) * static_cast<int64_t>(DTypeSize(x->dtype));
-    if (outer * n * inner_bytes == 0) return Status::Ok();
     const auto* src = static_cast<const uint8_t*>(x->data);
     auto* dst = static_cast<uint8_t*>(y->data);
     // One item per (outer, index) pair: one row of inner_bytes (an

@@ -414,6 +414,14 @@ TEST(ShapeOpsTest, GatherEmbeddingsAndAxes) {
   EXPECT_EQ(r.status().message(),
             "Gather: input 'indices' has 11 at flat index 1, out of range for axis 0 of input 'data' [11, 7] "
             "(valid: -11 to 10)");
+  // No indices into an empty table with a huge dim beside its 0: an empty
+  // output, without forming the row size 2^62 * 4.
+  OwnedTensor empty_table = RandomF32({0, int64_t{1} << 62, 4}, 4);
+  OwnedTensor no_indices = FromVector<int64_t>({0}, {});
+  inv.inputs = {&empty_table.view, &no_indices.view};
+  r = RunOp(inv);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r.value()[0].view.shape, Shape({0, int64_t{1} << 62, 4}));
 }
 
 TEST(ShapeOpsTest, UnsqueezeAndSqueezeBothForms) {
