@@ -169,6 +169,12 @@ TEST(NormTest, LayerNormBadInputsNameTheInput) {
   r = RunLayerNorm(x.view, nullptr, nullptr, 2, 1e-5f, 1);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(), "attribute 'axis' is 2, out of range for rank 2 (valid: -2 to 1)");
+  // An empty X with a huge dim beside its 0: nothing to normalize, and the
+  // row length 2^62 * 4 must not be formed.
+  OwnedTensor e = RandomF32({0, int64_t{1} << 62, 4}, 3);
+  r = RunLayerNorm(e.view, nullptr, nullptr, 1, 1e-5f, 1);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r.value()[0].view.shape, Shape({0, int64_t{1} << 62, 4}));
 }
 
 StatusOr<std::vector<OwnedTensor>> RunReduceMean(const Tensor& x, const std::vector<int64_t>* axes, bool keepdims,
