@@ -38,6 +38,9 @@ HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
 
+#include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <string>
 
 namespace tessera::ops {
@@ -106,6 +109,21 @@ StatusOr<Shape> BroadcastShapes(const Shape& a, const Shape& b, const char* a_na
     } else {
       return Error(StatusCode::kInvalidArgument, a_name, " ", ShapeToString(a), " and ", b_name, " ",
                    ShapeToString(b), " are not broadcastable: dim ", i, " is ", da, " vs ", db);
+    }
+  }
+  // Each operand is bounded by the element limit, their broadcast is not
+  // ([2^32, 1] with [1, 2^32]), and shapes inferred at load are checked
+  // against the limit only after inference: ops downstream (Reshape's -1)
+  // must not see an element count that wraps int64. A 0 makes it 0.
+  if (std::find(out.begin(), out.end(), 0) == out.end()) {
+    int64_t n = 1;
+    for (int64_t d : out) {
+      if (d < 0) continue;  // dynamic
+      if (n > std::numeric_limits<int64_t>::max() / d) {
+        return Error(StatusCode::kInvalidArgument, a_name, " ", ShapeToString(a), " and ", b_name, " ",
+                     ShapeToString(b), " broadcast to ", ShapeToString(out), ", more than 2^63 - 1 elements");
+      }
+      n *= d;
     }
   }
   return out;

@@ -183,6 +183,23 @@ TEST(ValuePropagationTest, HugeDimsBesideAZeroDoNotWrapTheCount) {
       << status.ToString();
 }
 
+// Two inputs within the element limit whose broadcast is not: Add refuses
+// it by name, before Reshape's -1 divides by its (wrapped) element count.
+TEST(ValuePropagationTest, BroadcastPastInt64IsRefused) {
+  ModelBuilder b;
+  const int x = b.AddInput("x", TSR_DTYPE_FLOAT32, {int64_t{1} << 32, 1});
+  const int y = b.AddInput("y", TSR_DTYPE_FLOAT32, {1, int64_t{1} << 32});
+  const int sum = b.AddNode("Add", {x, y}, {"sum"}, {}, "add")[0];
+  const int flat = b.AddConstant<int64_t>("flat", {1}, {-1});
+  b.AddOutput(b.AddNode("Reshape", {sum, flat}, {"z"}, {}, "reshape")[0]);
+  Status status;
+  EXPECT_EQ(LoadModel(b, &status), nullptr);
+  EXPECT_NE(status.message().find("node 0 'add' (Add v17): A [4294967296, 1] and B [1, 4294967296] broadcast to "
+                                  "[4294967296, 4294967296], more than 2^63 - 1 elements"),
+            std::string::npos)
+      << status.ToString();
+}
+
 // An embedding lookup with indices from the caller: an out-of-range token
 // id is a run-time error that names the node.
 TEST(ValuePropagationTest, GatherOutOfRangeAtRunTimeNamesTheNode) {
