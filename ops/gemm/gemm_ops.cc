@@ -289,7 +289,9 @@ class MatMulKernel final : public Kernel {
 StatusOr<std::unique_ptr<Kernel>> CreateMatMul(const OpContext& ctx) {
   PackedBF32 prepacked;
   const Tensor* b = ctx.constant(1);
-  if (b != nullptr && b->dtype == DType::kF32 && !b->shape.empty()) {
+  // An empty B has nothing to pack, and its other dims may be huge (the
+  // element limit stops at the 0: [0, 2^62, 4]), so k * n could wrap.
+  if (b != nullptr && b->dtype == DType::kF32 && !b->shape.empty() && b->NumElements() > 0) {
     const int64_t k = b->shape.size() == 1 ? b->shape[0] : b->shape[b->shape.size() - 2];
     const int64_t n = b->shape.size() == 1 ? 1 : b->shape.back();
     const int64_t count = b->shape.size() <= 2 ? 1 : NumElements(Shape(b->shape.begin(), b->shape.end() - 2));

@@ -317,6 +317,17 @@ TEST(MatMulTest, EmptyDims) {
            {{0, 5}, {5, 3}}, {{4, 0}, {0, 3}}, {{2, 0, 5}, {5, 3}}, {{4, 5}, {5, 0}}}) {
     CheckMatMul(shapes.first, shapes.second, false, 50, "default");
   }
+  // A constant empty B with huge dims beside its 0: nothing to prepack, and
+  // its k * n (2^62 * 4) must not be formed.
+  OwnedTensor a = RandomF32({0, 3, int64_t{1} << 62}, 51);
+  OwnedTensor b = RandomF32({0, int64_t{1} << 62, 4}, 52);
+  OpInvocation inv;
+  inv.op_type = "MatMul";
+  inv.inputs = {&a.view, &b.view};
+  inv.constant = {false, true};
+  auto out = RunOp(inv);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out.value()[0].view.shape, Shape({0, 3, 4}));
 }
 
 TEST(MatMulTest, BadShapesAreNamed) {
