@@ -407,6 +407,24 @@ TEST(RecurrentTest, AnySubsetOfOutputs) {
   }
 }
 
+// seq_length 0 beside a huge batch (the element limit stops at the 0), with
+// only Y wanted: Y is empty, nothing runs, and batch * hidden_size (the
+// state's scratch size) is never formed.
+TEST(RecurrentTest, EmptySequenceWithHugeBatch) {
+  OwnedTensor x = RandomF32({0, int64_t{1} << 62, 4}, 1);
+  OwnedTensor w = RandomF32({1, 64, 4}, 2);
+  OwnedTensor r = RandomF32({1, 64, 16}, 3);
+  OpInvocation inv;
+  inv.op_type = "LSTM";
+  inv.version = 14;
+  inv.inputs = {&x.view, &w.view, &r.view};
+  inv.attrs.Set("hidden_size", Attribute::Int(16));
+  inv.num_outputs = 1;
+  auto out = RunOp(inv);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out.value()[0].view.shape, Shape({0, 1, int64_t{1} << 62, 16}));
+}
+
 // Runs a case expecting failure; returns the message.
 std::string ErrorOf(const Case& c, const std::function<void(CaseData&)>& mutate) {
   CaseData data;
