@@ -321,8 +321,12 @@ OpCost RecurrentCost(const OpContext& ctx, CellKind kind) {
   // The two products dominate: 2 * G * H * (I + H) per row, step and
   // direction (the gate epilogue's few dozen FLOPs per element are left
   // out, as benchmarks quote GEMM-equivalent throughput).
-  cost.flops = 2.0 * static_cast<double>(GatesOf(kind) * d.hidden * (d.input + d.hidden)) *
-               static_cast<double>(d.seq * d.batch * cfg.value().num_dirs);
+  // In double: beside a 0 dim (X [0, 0, 2^62] with W's input_size not
+  // known yet) input_size is bounded by nothing, and the int64 products
+  // would wrap.
+  cost.flops = 2.0 * static_cast<double>(GatesOf(kind)) * static_cast<double>(d.hidden) *
+               (static_cast<double>(d.input) + static_cast<double>(d.hidden)) * static_cast<double>(d.seq) *
+               static_cast<double>(d.batch) * static_cast<double>(cfg.value().num_dirs);
   for (size_t i = 0; i < ctx.inputs.size(); ++i) {
     if (ctx.has_input(i)) cost.bytes_read += KnownElements(ctx.input(i)) * 4;
   }

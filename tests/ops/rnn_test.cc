@@ -541,6 +541,13 @@ TEST(RecurrentTest, FlopCountFollowsTheGateFormula) {
   ctx.outputs.resize(1);
   ASSERT_TRUE(def->infer_shapes(ctx).ok());
   EXPECT_DOUBLE_EQ(def->cost(ctx).flops, 2.0 * 4 * 16 * (8 + 16) * 10 * 3 * 2);
+  // An input_size of 2^62 beside seq_length 0 (W's not known yet): 0 FLOPs,
+  // without forming 4 * 16 * (2^62 + 16) in int64.
+  TensorInfo x_empty{DType::kF32, {0, 3, int64_t{1} << 62}, true};
+  TensorInfo w_open{DType::kF32, {2, 64, kDynamicDim}, true};
+  ctx.inputs = {&x_empty, &w_open, &r};
+  ASSERT_TRUE(def->infer_shapes(ctx).ok());
+  EXPECT_DOUBLE_EQ(def->cost(ctx).flops, 0.0);
 }
 
 }  // namespace
