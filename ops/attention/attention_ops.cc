@@ -37,6 +37,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <string>
 #include <utility>
@@ -193,6 +194,14 @@ StatusOr<AttentionDims> CheckAttentionShapes(const AttentionConfig& cfg, const S
       dims.past_len = FirstKnown(dims.past_len, (*p)[2]);
       dims.head_dim = FirstKnown(dims.head_dim, (*p)[3]);
     }
+  }
+  // past_len + kv_len (the present length) is formed below, in inference,
+  // Cost() and the kernel. Each is bounded by its input's element count
+  // except beside a 0 (batch 0: [0, 2^62, hidden] passes the limit).
+  if (Known(dims.past_len) && Known(dims.kv_len) &&
+      dims.past_len > std::numeric_limits<int64_t>::max() - dims.kv_len) {
+    return Error(StatusCode::kInvalidArgument, "past_len ", dims.past_len, " plus kv_len ", dims.kv_len,
+                 " (the present length) is more than 2^63 - 1");
   }
   if (const Shape* m = in[kMask]; m != nullptr) {
     const int64_t total = Known(dims.past_len) && Known(dims.kv_len) ? dims.past_len + dims.kv_len : kDynamicDim;

@@ -396,6 +396,13 @@ TEST(AttentionTest, BadShapesAndAttributesNameTheInput) {
   // A mask sized for the new keys only, when there is a past of 9.
   const Shape short_mask = {6};
   ExpectAttentionError(c, {2, 5, 32}, {2, 6, 32}, {2, 6, 32}, &short_mask, &pk, &pk, "input 'mask'");
+  // Batch 0 lets the lengths be huge (the element limit stops at the 0);
+  // past_len + kv_len must not wrap int64.
+  const int64_t huge = int64_t{1} << 62;
+  const Shape pk_huge = {0, 4, huge, 8};
+  ExpectAttentionError(c, {0, 5, 32}, {0, huge, 32}, {0, huge, 32}, nullptr, &pk_huge, &pk_huge,
+                       "past_len 4611686018427387904 plus kv_len 4611686018427387904 (the present length) is more "
+                       "than 2^63 - 1");
   AttentionRefConfig gqa = c;
   gqa.kv_num_heads = 3;
   ExpectAttentionError(gqa, {2, 5, 32}, {2, 6, 24}, {2, 6, 24}, nullptr, nullptr, nullptr, "kv_num_heads");
