@@ -260,7 +260,7 @@ Status InferReshape(OpContext& ctx) {
   std::vector<int64_t> spec;
   if (!KnownInts(ctx, 1, &spec)) {
     // Rank from the shape input's length; every dim unknown until planning.
-    if (shape.has_shape && shape.shape[0] >= 0) {
+    if (shape.has_shape && shape.shape[0] >= 0 && shape.shape[0] <= shape::kMaxRankFromLength) {
       SetOutput(ctx, 0, data.dtype, Shape(static_cast<size_t>(shape.shape[0]), kDynamicDim));
     } else {
       ctx.outputs[0] = TensorInfo{data.dtype, {}, false};
@@ -728,7 +728,7 @@ OpDef ConstantOfShapeDef() {
     }
     std::vector<int64_t> values;
     if (!KnownInts(ctx, 0, &values)) {
-      if (s.has_shape && s.shape[0] >= 0) {
+      if (s.has_shape && s.shape[0] >= 0 && s.shape[0] <= shape::kMaxRankFromLength) {
         SetOutput(ctx, 0, v.dtype, Shape(static_cast<size_t>(s.shape[0]), kDynamicDim));
       } else {
         ctx.outputs[0] = TensorInfo{v.dtype, {}, false};
@@ -785,7 +785,7 @@ Status InferExpand(OpContext& ctx) {
   std::vector<int64_t> values;
   if (!KnownInts(ctx, 1, &values) || !x.has_shape) {
     ctx.outputs[0] = TensorInfo{x.dtype, {}, false};
-    if (x.has_shape && s.has_shape && s.shape[0] >= 0) {
+    if (x.has_shape && s.has_shape && s.shape[0] >= 0 && s.shape[0] <= shape::kMaxRankFromLength) {
       const size_t rank = std::max(x.shape.size(), static_cast<size_t>(s.shape[0]));
       SetOutput(ctx, 0, x.dtype, Shape(rank, kDynamicDim));
     }

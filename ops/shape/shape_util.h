@@ -19,6 +19,13 @@ namespace tessera::ops::shape {
 // copies have no reductions anyway).
 inline constexpr int64_t kCopyGrainBytes = 64 * 1024;
 
+// Most dims an output may get from the length of a 1-D input whose values
+// are unknown (Reshape's, Expand's and ConstantOfShape's 'shape'). A
+// declared length can be up to the element limit (2^34), and Shape(length)
+// would allocate that many dims at load; longer gives an unknown rank
+// instead (the loader's max_rank, 32 by default, is far below).
+inline constexpr int64_t kMaxRankFromLength = 1024;
+
 // The integers of an i32 or i64 tensor (any shape, flattened).
 std::vector<int64_t> ReadInts(const Tensor& t);
 

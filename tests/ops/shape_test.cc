@@ -654,6 +654,23 @@ TEST(ShapeOpsTest, InferShapesKeepsDynamicDims) {
   ASSERT_TRUE(registry.Find("", "Shape", 13)->infer_shapes(shape_ctx).ok());
   EXPECT_EQ(shape_ctx.outputs[0].shape, Shape({3}));
   EXPECT_EQ(shape_ctx.output_values[0].view.data, nullptr);
+  // A 'shape' input of unknown values gives the output's rank by its length,
+  // up to kMaxRankFromLength; a hostile declared length (2^34) gives an
+  // unknown rank instead of a 2^34-dim Shape (128 GiB) at load.
+  for (const int64_t length : {int64_t{4}, int64_t{1} << 34}) {
+    const TensorInfo spec{DType::kI64, {length}, true};
+    for (const char* op : {"Reshape", "Expand", "ConstantOfShape"}) {
+      OpContext c;
+      c.attrs = &attrs;
+      c.inputs = std::string(op) == "ConstantOfShape" ? std::vector<const TensorInfo*>{&spec}
+                                                      : std::vector<const TensorInfo*>{&x, &spec};
+      c.constants.assign(c.inputs.size(), nullptr);
+      c.outputs.resize(1);
+      ASSERT_TRUE(registry.Find("", op, 17)->infer_shapes(c).ok()) << op;
+      EXPECT_EQ(c.outputs[0].has_shape, length == 4) << op;
+      if (length == 4) EXPECT_EQ(c.outputs[0].shape, Shape(4, kDynamicDim)) << op;
+    }
+  }
 }
 
 TEST(ShapeOpsTest, OneAndTwoThreadsBitwiseEqual) {
