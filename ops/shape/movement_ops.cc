@@ -253,8 +253,10 @@ StatusOr<std::vector<int64_t>> SplitSizes(int64_t len, size_t outputs, const std
   if (len < 0) return std::vector<int64_t>(outputs, kDynamicDim);
   const int64_t n = static_cast<int64_t>(outputs);
   if (form == SplitForm::kInputOrNumOutputs) {
-    // v18: parts of ceil(len / n), the last one smaller when n does not divide.
-    const int64_t part = (len + n - 1) / n;
+    // v18: parts of ceil(len / n), the last one smaller when n does not
+    // divide. Not (len + n - 1) / n: beside a 0 dim len can be up to
+    // INT64_MAX (the element limit stops at the 0), and the sum would wrap.
+    const int64_t part = len / n + (len % n != 0 ? 1 : 0);
     int64_t left = len;
     for (int64_t i = 0; i < n; ++i) {
       sizes.push_back(std::min(part, left));

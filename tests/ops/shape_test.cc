@@ -295,6 +295,19 @@ TEST(ShapeOpsTest, SplitEveryForm) {
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.status().message(), "'split' sizes sum past 2^63 - 1");
   }
+  {  // v18 parts of ceil(len / n) for len = INT64_MAX (beside a 0): no wrap
+    constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+    OwnedTensor e = RandomF32({0, kMax}, 5);
+    Op op{"Split", 18};
+    op.inputs = {&e.view};
+    op.attrs.Set("axis", Attribute::Int(1));
+    op.attrs.Set("num_outputs", Attribute::Int(2));
+    op.outputs = 2;
+    auto r = op.Run();
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r.value()[0].view.shape, Shape({0, kMax / 2 + 1}));
+    EXPECT_EQ(r.value()[1].view.shape, Shape({0, kMax / 2}));
+  }
   {  // an empty input with a huge dim beside its 0: nothing to copy, no wrap
     OwnedTensor e = RandomF32({0, int64_t{1} << 62, 4}, 5);
     Op op{"Split", 13};
