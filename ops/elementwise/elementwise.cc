@@ -139,6 +139,14 @@ StatusOr<BroadcastPlan> MakeBroadcastPlan(const Shape& a, const Shape& b) {
   const size_t rank = out.size();
   BroadcastPlan plan;
   plan.num_elements = num_elements;
+  if (num_elements == 0) {
+    // Nothing to walk: one empty dim, strides 0. An empty operand's other
+    // dims can be huge (the element limit stops at the first 0), and the
+    // strides below would multiply them: [0, 2^62, 4] with [0, 1, 4] keeps
+    // 2^62 and 4 in separate groups, and A's step became 4 * 2^62.
+    plan.rank = 1;
+    return plan;
+  }
   // Collapse: drop output dims of 1, merge neighbours in which each operand
   // is read along (its dim equals the output's) or broadcast alike.
   bool a_full[kMaxBroadcastRank];
