@@ -66,8 +66,16 @@ StatusOr<int64_t> CheckedByteSize(DType dtype, const Shape& shape) {
 }
 
 std::vector<int64_t> ContiguousStrides(const Shape& shape) {
+  // Only an empty tensor's strides can pass int64 (the element limit bounds
+  // the rest, but stops at the first 0): [0, 2^33, 2^33] has an outer
+  // stride of 2^66. Such strides address nothing, so they saturate at
+  // INT64_MAX instead of wrapping (plugins get them for every tensor).
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
   std::vector<int64_t> strides(shape.size(), 1);
-  for (size_t i = shape.size(); i-- > 1;) strides[i - 1] = strides[i] * shape[i];
+  for (size_t i = shape.size(); i-- > 1;) {
+    const int64_t d = shape[i];
+    strides[i - 1] = d > 0 && strides[i] > kMax / d ? kMax : strides[i] * d;
+  }
   return strides;
 }
 

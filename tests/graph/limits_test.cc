@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -149,6 +150,17 @@ TEST(ModelLimitsTest, TensorOfTwoToTheSixtyElementsAllocatesNothing) {
     // Only the copy of the file itself was allocated.
     EXPECT_LE(largest_allocation.load(), bytes.size());
   }
+}
+
+// The element limit stops at the first 0, so an empty tensor may keep huge
+// dims; its strides (given to plugins) saturate instead of wrapping int64.
+TEST(ModelLimitsTest, EmptyTensorWithHugeDimsHasNoWrappedStrides) {
+  const Shape shape = {0, int64_t{1} << 33, int64_t{1} << 33};
+  EXPECT_TRUE(CheckTensorLimit(shape, ModelLimits(), "t").ok());
+  EXPECT_EQ(NumElements(shape), 0);
+  EXPECT_EQ(ContiguousStrides(shape),
+            (std::vector<int64_t>{std::numeric_limits<int64_t>::max(), int64_t{1} << 33, 1}));
+  EXPECT_EQ(ContiguousStrides({2, 3, 4}), (std::vector<int64_t>{12, 4, 1}));
 }
 
 TEST(ModelLimitsTest, TensorElementsOfAnInferredTensor) {
