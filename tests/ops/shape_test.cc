@@ -681,7 +681,9 @@ TEST(ShapeOpsTest, InferShapesKeepsDynamicDims) {
       c.outputs.resize(1);
       ASSERT_TRUE(registry.Find("", op, 17)->infer_shapes(c).ok()) << op;
       EXPECT_EQ(c.outputs[0].has_shape, length == 4) << op;
-      if (length == 4) EXPECT_EQ(c.outputs[0].shape, Shape(4, kDynamicDim)) << op;
+      if (length == 4) {
+        EXPECT_EQ(c.outputs[0].shape, Shape(4, kDynamicDim)) << op;
+      }
     }
   }
 }
