@@ -31,6 +31,7 @@ using reference::MaskFn;
 using testing::BitwiseEqual;
 using testing::ForEachTarget;
 using testing::FromVector;
+using testing::MakeTensor;
 using testing::OpInvocation;
 using testing::RandomF32;
 using testing::RunOp;
@@ -406,6 +407,16 @@ TEST(AttentionTest, BadShapesAndAttributesNameTheInput) {
   AttentionRefConfig gqa = c;
   gqa.kv_num_heads = 3;
   ExpectAttentionError(gqa, {2, 5, 32}, {2, 6, 24}, {2, 6, 24}, nullptr, nullptr, nullptr, "kv_num_heads");
+  // Batch 0: a mask with huge dims beside its 0 (the element limit stops
+  // at the 0) is never read, and its strides (2^40 * 2^40) are not formed.
+  {
+    const int64_t huge = int64_t{1} << 40;
+    OwnedTensor q0 = RandomF32({0, huge, 32}, 1), k0 = RandomF32({0, huge, 32}, 2);
+    OwnedTensor m0 = MakeTensor(DType::kBool, {0, 1, huge, huge});
+    auto r = RunAttention(c, q0.view, k0.view, k0.view, &m0.view, nullptr, nullptr, 1, 1, false);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r.value()[0].view.shape, Shape({0, huge, 32}));
+  }
   // Missing num_heads.
   OpInvocation inv;
   inv.domain = kTesseraDomain;
