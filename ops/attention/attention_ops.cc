@@ -263,11 +263,14 @@ Status InferAttention(OpContext& ctx) {
 
 // Score-matrix entries a query row really computes: all keys, or for causal
 // attention those with j <= past_len + i (clipped to the total).
+// Closed form, in double: rows i < kv_len = total - past_len see
+// past_len + i + 1 keys, the rest all `total`. (A loop over the rows ran
+// q_len times, 2^40 for Q [0, 2^40, hidden], and formed past_len + i + 1.)
 double VisiblePairs(int64_t q_len, int64_t past_len, int64_t total, bool causal) {
-  if (!causal) return static_cast<double>(q_len) * static_cast<double>(total);
-  double pairs = 0;
-  for (int64_t i = 0; i < q_len; ++i) pairs += static_cast<double>(std::min(total, past_len + i + 1));
-  return pairs;
+  const double q = static_cast<double>(q_len);
+  if (!causal) return q * static_cast<double>(total);
+  const double m = static_cast<double>(std::min(q_len, total - past_len));
+  return m * static_cast<double>(past_len) + m * (m + 1) / 2 + (q - m) * static_cast<double>(total);
 }
 
 // FLOPs per visible (query, key) pair besides the two products: scale 1,
@@ -289,7 +292,9 @@ OpCost AttentionCost(const OpContext& ctx) {
   const int64_t total = d.past_len + d.kv_len;
   // Useful work only: tiles on the causal diagonal compute (and discard) a
   // few more products, which a throughput figure should not reward.
-  const double pairs = static_cast<double>(d.batch * cfg.value().num_heads) *
+  // batch * num_heads in double: beside q_len 0 Q's hidden size, and so
+  // num_heads, is bounded by nothing (Q [2^30, 0, 2^40], num_heads 2^40).
+  const double pairs = static_cast<double>(d.batch) * static_cast<double>(cfg.value().num_heads) *
                        VisiblePairs(d.q_len, d.past_len, total, cfg.value().causal);
   cost.flops = pairs * (4.0 * static_cast<double>(d.head_dim) + kSoftmaxFlopsPerScore);
   // Compulsory traffic: every input once (K/V tiles are re-read per query

@@ -458,6 +458,30 @@ TEST(AttentionTest, CostCountsVisiblePairsAndBytes) {
     EXPECT_DOUBLE_EQ(cost.bytes_read, read);
     EXPECT_DOUBLE_EQ(cost.bytes_written, written);
   }
+  // Dims bounded by nothing beside a 0 (the element limit stops there): a
+  // causal q_len of 2^40 with batch 0 (the pair count is a closed form, not
+  // a loop over 2^40 rows), and num_heads 2^40 with q_len 0 (batch *
+  // num_heads = 2^70 must not be formed in int64). Both cost 0 FLOPs.
+  struct Huge {
+    int64_t num_heads;
+    Shape q, kv;
+  };
+  for (const Huge& h : {Huge{4, {0, int64_t{1} << 40, 32}, {0, 6, 32}},
+                        Huge{int64_t{1} << 40, {int64_t{1} << 30, 0, int64_t{1} << 40},
+                             {int64_t{1} << 30, 0, int64_t{1} << 40}}}) {
+    AttributeMap attrs;
+    attrs.Set("num_heads", Attribute::Int(h.num_heads));
+    attrs.Set("causal", Attribute::Int(1));
+    ASSERT_TRUE(CheckAndFillAttributes(*def, attrs).ok());
+    const TensorInfo q{DType::kF32, h.q, true}, kv{DType::kF32, h.kv, true};
+    OpContext ctx;
+    ctx.attrs = &attrs;
+    ctx.inputs = {&q, &kv, &kv};
+    ctx.constants.assign(3, nullptr);
+    ctx.outputs.resize(1);
+    ASSERT_TRUE(def->infer_shapes(ctx).ok());
+    EXPECT_DOUBLE_EQ(def->cost(ctx).flops, 0.0) << ShapeToString(h.q);
+  }
 }
 
 // ---------------------------------------------------------------------------
