@@ -496,7 +496,11 @@ StatusOr<std::unique_ptr<Kernel>> CreateGemm(const OpContext& ctx) {
   const GemmAttrs attrs = GemmAttrsOf(ctx);
   PackedBF32 prepacked;
   const Tensor* b = ctx.constant(1);
-  if (b != nullptr && b->dtype == DType::kF32 && b->shape.size() == 2) {
+  // An empty B has nothing to pack; beside its 0 the other dim can be up
+  // to INT64_MAX (the element limit stops at the 0), and packing [0, n]
+  // rounds n up to whole panels (n + width - 1 wraps) and walks n / width
+  // empty panels.
+  if (b != nullptr && b->dtype == DType::kF32 && b->shape.size() == 2 && b->NumElements() > 0) {
     const int64_t k = attrs.trans_b ? b->shape[1] : b->shape[0];
     const int64_t n = attrs.trans_b ? b->shape[0] : b->shape[1];
     TSR_ASSIGN_OR_RETURN(prepacked, PackedBF32::Pack(b->data_as<float>(), b->shape[1], attrs.trans_b, k, n));

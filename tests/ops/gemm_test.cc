@@ -201,6 +201,24 @@ TEST(GemmTest, EmptyInnerDimensionGivesBetaTimesC) {
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_EQ(ToFloatVector(out.value()[0].view),
             (std::vector<float>{2, 4, 6, 8, 2, 4, 6, 8, 2, 4, 6, 8}));
+  // The same with B constant: packed at run time like a non-constant one.
+  inv.constant = {false, true, false};
+  out = RunOp(inv);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(ToFloatVector(out.value()[0].view),
+            (std::vector<float>{2, 4, 6, 8, 2, 4, 6, 8, 2, 4, 6, 8}));
+  // A constant empty B [0, INT64_MAX] (valid beside its 0): not prepacked,
+  // so n + panel_width - 1 is never formed; the output is empty.
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  OwnedTensor a0 = testing::MakeTensor(DType::kF32, {0, 0});
+  OwnedTensor b0 = testing::MakeTensor(DType::kF32, {0, kMax});
+  OpInvocation empty;
+  empty.op_type = "Gemm";
+  empty.inputs = {&a0.view, &b0.view};
+  empty.constant = {false, true};
+  out = RunOp(empty);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out.value()[0].view.shape, Shape({0, kMax}));
 }
 
 TEST(GemmTest, ZeroBetaIgnoresC) {
