@@ -386,11 +386,17 @@ class Loader {
           if (value.is_constant) {
             return InvalidModel(label + ": output '" + value.name + "' is a constant tensor");
           }
+          const int this_node = static_cast<int>(graph.nodes.size());  // pushed below
+          if (value.producer == this_node) {
+            // Before the check below, which would look up this node among
+            // those already read (found by model_fuzz).
+            return InvalidModel(label + ": output '" + value.name + "' is listed twice");
+          }
           if (value.producer >= 0) {
             return InvalidModel(label + ": output '" + value.name + "' is already produced by " +
                                 NodeLabel(graph.nodes[static_cast<size_t>(value.producer)]));
           }
-          value.producer = static_cast<int>(graph.nodes.size());
+          value.producer = this_node;
         }
         node.outputs.push_back(v);
       }

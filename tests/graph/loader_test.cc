@@ -360,6 +360,17 @@ TEST(BadModelTest, TensorProducedTwice) {
   ExpectError(Load(Finish(b)), StatusCode::kInvalidModel, {"'two'", "already produced by node 0 'one'"});
 }
 
+// One node listing the same output twice (a model_fuzz finding: the second
+// listing looked the node up among those already read, past their end).
+TEST(BadModelTest, NodeListsOneOutputTwice) {
+  ModelBuilder b;
+  const int x = b.AddInput("x", TSR_DTYPE_FLOAT32, {6});
+  const int y = b.AddTensor("y");
+  b.AddNodeInto("Split", {x}, {y, y}, {}, "halves");
+  b.AddOutput(y);
+  ExpectError(Load(Finish(b)), StatusCode::kInvalidModel, {"node 0 'halves'", "output 'y' is listed twice"});
+}
+
 TEST(BadModelTest, InputWithoutProducer) {
   ModelBuilder b;
   const int ghost = b.AddTensor("ghost");
