@@ -204,22 +204,21 @@ StatusOr<Shape> ReshapeDims(const TensorInfo& data, const std::vector<int64_t>& 
   const int64_t total = NumElements(data.shape);
   // The dims come from input 'shape', any int64 >= 0, so their product is
   // checked before each multiply; a 0 anywhere makes it 0, whatever else.
-  int64_t known = 1;
   bool zero = false;
   for (size_t i = 0; i < out.size(); ++i) {
     if (static_cast<int64_t>(i) == infer_at) continue;
     if (out[i] < 0) return out;  // a dim copied from a dynamic input dim
     zero = zero || out[i] == 0;
   }
+  int64_t known = zero ? 0 : 1;
   for (size_t i = 0; i < out.size() && !zero; ++i) {
     if (static_cast<int64_t>(i) == infer_at) continue;
-    if (out[i] != 0 && known > std::numeric_limits<int64_t>::max() / out[i]) {
+    if (known > std::numeric_limits<int64_t>::max() / out[i]) {
       return Error(StatusCode::kInvalidArgument, "cannot reshape input 'data' ", ShapeToString(data.shape), " (",
                    total, " elements) to ", SpecToString(spec), ": its dims multiply past 2^63 - 1");
     }
     known *= out[i];
   }
-  if (zero) known = 0;
   if (infer_at >= 0) {
     if (known == 0 || total % known != 0) {
       return Error(StatusCode::kInvalidArgument, "cannot reshape input 'data' ", ShapeToString(data.shape), " (",
