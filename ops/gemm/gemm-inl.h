@@ -16,7 +16,8 @@
 //   (a "sliver") are contiguous.
 //
 // Blocking (Goto's scheme, sized for ~32 KiB L1 and >= 512 KiB L2)
-//   A task is a block of kGemmMc rows by GemmPanelsPerTask panels of Y. For each
+//   A task is a block of at most kGemmMc rows (RowBlockOf: the row tiles
+//   dealt out evenly) by GemmPanelsPerTask panels of Y. For each
 //   kc-block of the inner dimension it packs its rows of op(A) into row
 //   micro-panels (kTileRows rows interleaved, so the micro-kernel reads A
 //   contiguously whatever transA and lda are), then runs the micro-kernel
@@ -95,6 +96,7 @@ struct GemmTasks {
   int64_t panels = 0;
   int64_t panels_per_task = 0;
   int64_t panel_groups = 0;
+  int64_t row_tiles = 0;
   bool pack_a = true;
   int64_t count() const { return row_blocks * panel_groups; }
 };
@@ -102,11 +104,27 @@ struct GemmTasks {
 HWY_INLINE GemmTasks TasksOf(const GemmF32Params& p) {
   GemmTasks t;
   t.row_blocks = (p.m + kGemmMc - 1) / kGemmMc;
+  t.row_tiles = (p.m + kTileRows - 1) / kTileRows;
   t.panels = (p.n + p.b.panel_width - 1) / p.b.panel_width;
   t.panels_per_task = GemmPanelsPerTask(p.m, t.panels);
   t.panel_groups = (t.panels + t.panels_per_task - 1) / t.panels_per_task;
   t.pack_a = GemmPacksA(p.m, p.k, p.trans_a);
   return t;
+}
+
+// Rows [*row0, *row0 + *rows) of row block `rb`. The product's row tiles
+// are dealt out to its row blocks as evenly as whole tiles allow (blocks
+// differ by at most one tile, and hold at most kGemmMc rows), so its tasks
+// have nearly equal work and the threads finish together: cut into
+// kGemmMc-row blocks, M = 1024 left a 16-row last block and one thread of
+// two had 576 rows to the other's 448. Tile boundaries stay at multiples
+// of kTileRows from row 0, so the blocking never changes a bit.
+HWY_INLINE void RowBlockOf(const GemmTasks& t, int64_t m, int64_t rb, int64_t* row0, int64_t* rows) {
+  const int64_t first_tile = rb * t.row_tiles / t.row_blocks;
+  const int64_t end_tile = (rb + 1) * t.row_tiles / t.row_blocks;
+  *row0 = first_tile * kTileRows;
+  const int64_t end = end_tile * kTileRows;
+  *rows = (end < m ? end : m) - *row0;
 }
 
 // Packs inner indices [0, kc) of six row-major rows (src, src + lda, ...)
@@ -515,14 +533,14 @@ HWY_NOINLINE void GemvPanelsF32(const GemmF32Params& p, int64_t panel) {
   if constexpr (kPanels > 3) store(3, c30, c31);
 }
 
-// Row block `rb` of one product by panel groups [pg_begin, pg_end): rows
-// [rb * kGemmMc, ...), panels [pg_begin * panels_per_task, ...). Several
+// Row block `rb` of one product (rows as RowBlockOf) by panel groups
+// [pg_begin, pg_end): panels [pg_begin * panels_per_task, ...). Several
 // groups of one row block share each packed A block. `a_pack` holds
 // kGemmMc * kGemmKc floats.
 HWY_INLINE void GemmTaskF32(const GemmF32Params& p, const GemmTasks& t, int64_t rb, int64_t pg_begin,
                             int64_t pg_end, float* HWY_RESTRICT a_pack) {
-  const int64_t row0 = rb * kGemmMc;
-  const int64_t rows = (p.m - row0) < kGemmMc ? (p.m - row0) : kGemmMc;
+  int64_t row0 = 0, rows = 0;
+  RowBlockOf(t, p.m, rb, &row0, &rows);
   const int64_t panel0 = pg_begin * t.panels_per_task;
   const int64_t panel_end = (pg_end * t.panels_per_task) < t.panels ? (pg_end * t.panels_per_task) : t.panels;
   const int64_t width = p.b.panel_width;

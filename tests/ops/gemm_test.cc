@@ -144,6 +144,12 @@ TEST(GemmTest, LargeProductSpreadsOverThreadsBitwiseEqual) {
   ForEachTarget([](const char* target) {
     CheckGemm(GemmCase{203, 301, 157, false, false, {157}, true, 1.0f, 1.0f, true}, 900, target);
     CheckGemm(GemmCase{129, 77, 250, true, true, {129, 1}, true, 0.5f, 2.0f, false}, 901, target);
+    // Eight row blocks of 21 or 22 six-row tiles (or 10 or 11 twelve-row
+    // ones) and a 1-row last tile, dealt out evenly rather than cut at
+    // kGemmMc rows.
+    // A read in place and A packed (transposed).
+    CheckGemm(GemmCase{1033, 40, 37, false, false, {37}, true, 1.0f, 1.0f, true}, 906, target);
+    CheckGemm(GemmCase{1033, 40, 37, true, false, {37}, true, 1.0f, 1.0f, true}, 907, target);
   });
 }
 
