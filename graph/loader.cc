@@ -531,19 +531,24 @@ StatusOr<std::unique_ptr<Graph>> LoadFromBytes(const uint8_t* data, size_t size,
 }  // namespace
 
 Status CheckTensorLimit(const Shape& shape, const ModelLimits& limits, const std::string& what) {
-  // Dynamic dims count as 1: whatever they are bound to, the known ones
-  // alone already set a floor.
+  // Dims of 0 and dynamic dims are left out of the product. Dynamic dims
+  // count as 1: whatever they are bound to, the known ones alone already
+  // set a floor. Leaving out 0 bounds the product of every subset of the
+  // dims (the strides, a row's size, the count of one slice) by the limit,
+  // even for an empty tensor, so no op's arithmetic on a shape that passed
+  // can wrap int64, even with the limit raised to 2^63 - 1.
   const uint64_t limit = static_cast<uint64_t>(std::max<int64_t>(limits.max_tensor_elements, 0));
   uint64_t n = 1;
   for (int64_t d : shape) {
-    if (d <= 0) {
-      if (d == 0) return Status::Ok();
-      continue;
-    }
+    if (d <= 0) continue;
     // n <= limit < 2^63 here, so the product cannot wrap before the check.
     if (static_cast<uint64_t>(d) > limit / n) {
-      Status s = Error(StatusCode::kResourceExhausted, "shape ", ShapeToString(shape), " has more than ", limit,
-                       " elements, the limit (max_tensor_elements)");
+      Status s = std::find(shape.begin(), shape.end(), 0) != shape.end()
+                     ? Error(StatusCode::kResourceExhausted, "shape ", ShapeToString(shape),
+                             " is empty, but its other dims multiply to more than ", limit,
+                             ", the limit (max_tensor_elements)")
+                     : Error(StatusCode::kResourceExhausted, "shape ", ShapeToString(shape), " has more than ", limit,
+                             " elements, the limit (max_tensor_elements)");
       return what.empty() ? s : s.WithContext(what);
     }
     n *= static_cast<uint64_t>(d);

@@ -48,9 +48,10 @@ struct LoadOptions {
   ModelLimits limits;
 };
 
-// Fails with kResourceExhausted when a static `shape` has more elements than
-// limits.max_tensor_elements (dynamic dims are skipped); `what` names the
-// tensor in the message.
+// Fails with kResourceExhausted when the product of the known nonzero dims
+// of `shape` exceeds limits.max_tensor_elements (dynamic dims and dims of 0
+// are left out, so an empty tensor cannot declare dims whose product would
+// wrap int64); `what` names the tensor in the message.
 Status CheckTensorLimit(const Shape& shape, const ModelLimits& limits, const std::string& what);
 
 // Memory-maps the file; constants are used in place.

@@ -152,11 +152,34 @@ TEST(ModelLimitsTest, TensorOfTwoToTheSixtyElementsAllocatesNothing) {
   }
 }
 
-// The element limit stops at the first 0, so an empty tensor may keep huge
-// dims; its strides (given to plugins) saturate instead of wrapping int64.
-TEST(ModelLimitsTest, EmptyTensorWithHugeDimsHasNoWrappedStrides) {
+// An empty tensor may not declare huge dims either: the limit applies to
+// the product of its nonzero dims, so no stride or row size an op computes
+// from a shape that passed can wrap int64. Strides still saturate rather
+// than wrap for shapes that never went through the check (kernel tests).
+TEST(ModelLimitsTest, EmptyTensorWithHugeDimsIsRefused) {
   const Shape shape = {0, int64_t{1} << 33, int64_t{1} << 33};
-  EXPECT_TRUE(CheckTensorLimit(shape, ModelLimits(), "t").ok());
+  const Status s = CheckTensorLimit(shape, ModelLimits(), "t");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), StatusCode::kResourceExhausted);
+  for (const char* part : {"t", "[0, 8589934592, 8589934592]", "is empty, but its other dims multiply to more than "
+                           "17179869184", "max_tensor_elements"}) {
+    EXPECT_NE(s.message().find(part), std::string::npos) << s.message();
+  }
+  // Within the limit an empty tensor is fine, as are dynamic dims (-1).
+  EXPECT_TRUE(CheckTensorLimit({0, int64_t{1} << 17, int64_t{1} << 17}, ModelLimits(), "t").ok());
+  EXPECT_TRUE(CheckTensorLimit({-1, 0, int64_t{1} << 34}, ModelLimits(), "t").ok());
+  ModelLimits max;
+  max.max_tensor_elements = std::numeric_limits<int64_t>::max();
+  EXPECT_TRUE(CheckTensorLimit({0, int64_t{1} << 31, int64_t{1} << 31}, max, "t").ok());
+  EXPECT_FALSE(CheckTensorLimit({0, int64_t{1} << 32, int64_t{1} << 32}, max, "t").ok());
+
+  // The same shape on a model's input is refused at load, naming the tensor.
+  ModelBuilder b;
+  const int x = b.AddInput("x", TSR_DTYPE_FLOAT32, {int64_t{0}, int64_t{1} << 33, int64_t{1} << 33});
+  b.AddOutput(b.AddNode("Relu", {x}, {"y"})[0]);
+  ExpectOverLimit(Load(Finish(b), ModelLimits{}),
+                  {"tensor 0 'x'", "is empty, but its other dims multiply to more than", "max_tensor_elements"});
+
   EXPECT_EQ(NumElements(shape), 0);
   EXPECT_EQ(ContiguousStrides(shape),
             (std::vector<int64_t>{std::numeric_limits<int64_t>::max(), int64_t{1} << 33, 1}));

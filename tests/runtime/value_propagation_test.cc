@@ -166,10 +166,10 @@ TEST(ValuePropagationTest, ShapeErrorsNameTheNodeAndInput) {
       << load_status.ToString();
 }
 
-// An empty integer tensor may have huge dims beside its 0 (the element limit
-// stops at the 0). Expand of [1, 4, 0] to [2^62, 1, 1] infers [2^62, 4, 0]:
-// value propagation counts its elements (0, without forming 2^62 * 4), and
-// the loader's limit then refuses it by name.
+// Shape inference can give an empty integer tensor huge dims beside its 0.
+// Expand of [1, 4, 0] to [2^62, 1, 1] infers [2^62, 4, 0]: value
+// propagation counts its elements (0, without forming 2^62 * 4), and the
+// loader's limit, which multiplies the nonzero dims, refuses it by name.
 TEST(ValuePropagationTest, HugeDimsBesideAZeroDoNotWrapTheCount) {
   ModelBuilder b;
   const int x = b.AddConstant<int64_t>("x", {1, 4, 0}, {});
@@ -177,8 +177,8 @@ TEST(ValuePropagationTest, HugeDimsBesideAZeroDoNotWrapTheCount) {
   b.AddOutput(b.AddNode("Expand", {x, target}, {"y"}, {}, "expand")[0]);
   Status status;
   EXPECT_EQ(LoadModel(b, &status), nullptr);
-  EXPECT_NE(status.message().find("'y': shape [4611686018427387904, 4, 0] has more than 17179869184 elements, the "
-                                  "limit (max_tensor_elements)"),
+  EXPECT_NE(status.message().find("'y': shape [4611686018427387904, 4, 0] is empty, but its other dims multiply to "
+                                  "more than 17179869184, the limit (max_tensor_elements)"),
             std::string::npos)
       << status.ToString();
 }
