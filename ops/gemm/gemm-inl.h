@@ -120,10 +120,12 @@ HWY_INLINE GemmTasks TasksOf(const GemmF32Params& p) {
 // two had 576 rows to the other's 448. Tile boundaries stay at multiples
 // of kTileRows from row 0, so the blocking never changes a bit.
 HWY_INLINE void RowBlockOf(const GemmTasks& t, int64_t m, int64_t rb, int64_t* row0, int64_t* rows) {
-  const int64_t first_tile = rb * t.row_tiles / t.row_blocks;
-  const int64_t end_tile = (rb + 1) * t.row_tiles / t.row_blocks;
+  // The first row_tiles % row_blocks blocks take one tile more.
+  const int64_t base = t.row_tiles / t.row_blocks, extra = t.row_tiles % t.row_blocks;
+  const int64_t first_tile = rb * base + (rb < extra ? rb : extra);
+  const int64_t tiles = base + (rb < extra ? 1 : 0);
   *row0 = first_tile * kTileRows;
-  const int64_t end = end_tile * kTileRows;
+  const int64_t end = (first_tile + tiles) * kTileRows;
   *rows = (end < m ? end : m) - *row0;
 }
 
