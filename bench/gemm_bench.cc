@@ -30,6 +30,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include "bench/openmp_policy.h"
 #include "ops/gemm/gemm.h"
 #include "runtime/machine.h"
 #include "runtime/threading.h"
@@ -248,6 +249,9 @@ int main(int argc, char** argv) {
   }
   int n = static_cast<int>(args.size());
   benchmark::Initialize(&n, args.data());
+#ifdef TESSERA_BENCH_DNNL
+  tessera::WarnIfOpenMpWaitsPassively();
+#endif
   using tessera::Key;
   for (const tessera::Shape3& s : tessera::Shapes()) {
     for (int threads : {1, 2}) {

@@ -31,6 +31,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include "bench/openmp_policy.h"
 #include "runtime/core/op.h"
 #include "runtime/core/registry.h"
 #include "runtime/threading.h"
@@ -280,6 +281,9 @@ void PrintSummary(const SummaryReporter& reporter) {
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
+#ifdef TESSERA_BENCH_DNNL
+  tessera::WarnIfOpenMpWaitsPassively();
+#endif
   for (const tessera::RnnCase& c : tessera::Cases()) {
     for (int threads : {1, 2}) {
       const std::string key = tessera::Key(c, threads);
