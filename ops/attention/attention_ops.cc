@@ -388,8 +388,8 @@ class AttentionKernel final : public Kernel {
       // Broadcast strides over [batch, num_heads, q_len, total]: 0 where the
       // mask dim is 1 (or absent), the row-major stride otherwise. Only for
       // a non-empty Y: with batch or q_len 0 the mask may have huge dims
-      // beside its 0 ([0, 1, 2^40, 2^40]; the element limit stops at the 0),
-      // whose strides would wrap, and nothing reads it.
+      // beside its 0 ([0, 1, 2^40, 2^40], when called without the loader's
+      // element limit), whose strides would wrap, and nothing reads it.
       const size_t lead = 4 - mask->shape.size();
       int64_t stride = 1;
       for (int a = 3; a >= 0 && dims.batch > 0 && dims.q_len > 0; --a) {

@@ -141,7 +141,7 @@ StatusOr<BroadcastPlan> MakeBroadcastPlan(const Shape& a, const Shape& b) {
   plan.num_elements = num_elements;
   if (num_elements == 0) {
     // Nothing to walk: one empty dim, strides 0. An empty operand's other
-    // dims can be huge (the element limit stops at the first 0), and the
+    // dims can be huge (called without the loader's element limit), and the
     // strides below would multiply them: [0, 2^62, 4] with [0, 1, 4] keeps
     // 2^62 and 4 in separate groups, and A's step became 4 * 2^62.
     plan.rank = 1;

@@ -289,8 +289,9 @@ class MatMulKernel final : public Kernel {
 StatusOr<std::unique_ptr<Kernel>> CreateMatMul(const OpContext& ctx) {
   PackedBF32 prepacked;
   const Tensor* b = ctx.constant(1);
-  // An empty B has nothing to pack, and its other dims may be huge (the
-  // element limit stops at the 0: [0, 2^62, 4]), so k * n could wrap.
+  // An empty B has nothing to pack, and called without the loader's
+  // element limit its other dims may be huge ([0, 2^62, 4]), so k * n
+  // could wrap.
   if (b != nullptr && b->dtype == DType::kF32 && !b->shape.empty() && b->NumElements() > 0) {
     const int64_t k = b->shape.size() == 1 ? b->shape[0] : b->shape[b->shape.size() - 2];
     const int64_t n = b->shape.size() == 1 ? 1 : b->shape.back();
@@ -497,7 +498,7 @@ StatusOr<std::unique_ptr<Kernel>> CreateGemm(const OpContext& ctx) {
   PackedBF32 prepacked;
   const Tensor* b = ctx.constant(1);
   // An empty B has nothing to pack; beside its 0 the other dim can be up
-  // to INT64_MAX (the element limit stops at the 0), and packing [0, n]
+  // to INT64_MAX without the loader's element limit, and packing [0, n]
   // rounds n up to whole panels (n + width - 1 wraps) and walks n / width
   // empty panels.
   if (b != nullptr && b->dtype == DType::kF32 && b->shape.size() == 2 && b->NumElements() > 0) {

@@ -83,8 +83,8 @@ class LayerNormKernel final : public Kernel {
     TSR_RETURN_IF_ERROR(CheckF32(op, "input 'X'", x));
     TSR_RETURN_IF_ERROR(CheckF32(op, "output 'Y'", y));
     TSR_ASSIGN_OR_RETURN(const int64_t axis, shape::NormalizeAxis(axis_, x->rank(), "LayerNormalization: attribute 'axis'"));
-    // Before the products: an empty X may have a huge dim beside its 0 (the
-    // element limit stops at the 0), e.g. [0, 2^62, 4] with axis 1.
+    // Before the products: an empty X called without the loader's element
+    // limit may have a huge dim beside its 0, e.g. [0, 2^62, 4] with axis 1.
     if (x->NumElements() == 0) return Status::Ok();
     const size_t a = static_cast<size_t>(axis);
     const int64_t rows = shape::Product(x->shape, 0, a);
@@ -259,8 +259,9 @@ class ReduceMeanKernel final : public Kernel {
     float* out = y->data_as<float>();
     // Groups of adjacent dims that are all reduced or all kept, dims of 1
     // dropped (they change no sum). Dims before the first 0 multiply to at
-    // most max_tensor_elements (the loader's and the session's limit stops
-    // at the first 0), so the groups formed before returning cannot wrap.
+    // most max_tensor_elements (the loader's and the session's limit bounds
+    // the product of the nonzero dims), so the groups formed before
+    // returning cannot wrap.
     std::vector<std::pair<int64_t, bool>> groups;
     for (size_t k = 0; k < x->shape.size(); ++k) {
       const int64_t d = x->shape[k];

@@ -420,8 +420,9 @@ class RecurrentKernel final : public Kernel {
       }
     }
     // Nothing to write. This also keeps Compute's scratch sizes from
-    // wrapping: beside seq_length 0 the batch can be huge (X [0, 2^62, 4];
-    // the element limit stops at the 0) when Y_h and Y_c are not wanted.
+    // wrapping: beside seq_length 0 the batch can be huge (X [0, 2^62, 4],
+    // called without the loader's element limit) when Y_h and Y_c are not
+    // wanted.
     bool any_output = false;
     for (size_t o = 0; o < ctx.num_outputs(); ++o) {
       any_output = any_output || (ctx.output(o) != nullptr && ctx.output(o)->NumElements() > 0);

@@ -113,8 +113,9 @@ class ConcatKernel final : public Kernel {
     Tensor* y = ctx.output(0);
     TSR_RETURN_IF_ERROR(CheckRunTensor("Concat", "output 'concat_result'", y));
     TSR_ASSIGN_OR_RETURN(const int64_t axis, NormalizeAxis(axis_, y->rank(), "Concat: attribute 'axis'"));
-    // Nothing to copy; and an empty output may have a huge dim beside its 0
-    // (the element limit stops at the 0), so `inner` below could wrap.
+    // Nothing to copy; and an empty output called directly (the loader's
+    // element limit bounds its nonzero dims) may have a huge dim beside its
+    // 0, so `inner` below could wrap.
     if (y->NumElements() == 0) return Status::Ok();
     const size_t a = static_cast<size_t>(axis);
     const size_t elem = DTypeSize(y->dtype);
@@ -254,8 +255,9 @@ StatusOr<std::vector<int64_t>> SplitSizes(int64_t len, size_t outputs, const std
   const int64_t n = static_cast<int64_t>(outputs);
   if (form == SplitForm::kInputOrNumOutputs) {
     // v18: parts of ceil(len / n), the last one smaller when n does not
-    // divide. Not (len + n - 1) / n: beside a 0 dim len can be up to
-    // INT64_MAX (the element limit stops at the 0), and the sum would wrap.
+    // divide. Not (len + n - 1) / n: beside a 0 dim, in a kernel called
+    // without the loader's element limit, len can be up to INT64_MAX, and
+    // the sum would wrap.
     const int64_t part = len / n + (len % n != 0 ? 1 : 0);
     int64_t left = len;
     for (int64_t i = 0; i < n; ++i) {
@@ -285,8 +287,9 @@ class SplitKernel final : public Kernel {
     StatusOr<std::vector<int64_t>> sizes = SplitSizes(x->shape[a], ctx.num_outputs(), &split, num_outputs_, form_);
     if (!sizes.ok()) return sizes.status().WithContext("Split");
     const size_t elem = DTypeSize(x->dtype);
-    // An empty input may have a huge dim beside its 0 (the element limit
-    // stops at the 0): its products could wrap, and there is nothing to copy.
+    // An empty input called directly (without the loader's element limit)
+    // may have a huge dim beside its 0: its products could wrap, and there
+    // is nothing to copy.
     const bool empty = x->NumElements() == 0;
     const int64_t outer = empty ? 0 : Product(x->shape, 0, a);
     const int64_t inner = empty ? 0 : Product(x->shape, a + 1, x->shape.size());
@@ -483,8 +486,9 @@ class SliceKernel final : public Kernel {
     Shape dims;
     for (const SliceAxis& s : plan.value()) dims.push_back(s.length);
     TSR_RETURN_IF_ERROR(CheckPlannedShape(dims, *y));
-    // Before the strides: an empty input may have a huge dim beside its 0
-    // (the loader's element limit stops at the 0), whose strides would wrap.
+    // Before the strides: an empty input called without the loader's
+    // element limit may have a huge dim beside its 0, whose strides would
+    // wrap.
     if (y->NumElements() == 0) return Status::Ok();
     const std::vector<int64_t> in_strides = ContiguousStrides(x->shape);
     std::vector<int64_t> strides;
@@ -570,8 +574,9 @@ class GatherKernel final : public Kernel {
       }
       if (k < 0) k += dim;
     }
-    // Before the products: an empty input may have a huge dim beside its 0
-    // (the element limit stops at the 0), e.g. [0, 2^62, 4] with axis 0.
+    // Before the products: an empty input called without the loader's
+    // element limit may have a huge dim beside its 0, e.g. [0, 2^62, 4]
+    // with axis 0.
     if (y->NumElements() == 0) return Status::Ok();
     const int64_t outer = Product(x->shape, 0, a);
     const int64_t inner_bytes = Product(x->shape, a + 1, x->shape.size()) * static_cast<int64_t>(DTypeSize(x->dtype));

@@ -31,9 +31,10 @@ bool IsStatic(const Shape& shape) {
 }
 
 // A 0 dim makes the count 0 before anything is multiplied: shapes inferred
-// at load are bounded (max_tensor_elements) only after inference, and that
-// limit stops at the first 0, so an empty shape's other dims can be anything
-// (e.g. [2^62, 4, 0] from Expand) and their product must not be formed.
+// at load are bounded (max_tensor_elements, on the product of their nonzero
+// dims) only after inference, and kernels may be called with shapes no limit
+// checked, so an empty shape's other dims can be anything (e.g. [2^62, 4, 0]
+// from Expand) and their product must not be formed.
 // CheckedNumElements stays stricter: it refuses such a shape.
 int64_t NumElements(const Shape& shape) {
   if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return 0;
@@ -66,10 +67,11 @@ StatusOr<int64_t> CheckedByteSize(DType dtype, const Shape& shape) {
 }
 
 std::vector<int64_t> ContiguousStrides(const Shape& shape) {
-  // Only an empty tensor's strides can pass int64 (the element limit bounds
-  // the rest, but stops at the first 0): [0, 2^33, 2^33] has an outer
-  // stride of 2^66. Such strides address nothing, so they saturate at
-  // INT64_MAX instead of wrapping (plugins get them for every tensor).
+  // Only an empty tensor's strides can pass int64, and only in a shape the
+  // element limit never checked (it bounds the product of the nonzero dims):
+  // [0, 2^33, 2^33] has an outer stride of 2^66. Such strides address
+  // nothing, so they saturate at INT64_MAX instead of wrapping (plugins get
+  // them for every tensor).
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
   std::vector<int64_t> strides(shape.size(), 1);
   for (size_t i = shape.size(); i-- > 1;) {

@@ -397,8 +397,8 @@ TEST(AttentionTest, BadShapesAndAttributesNameTheInput) {
   // A mask sized for the new keys only, when there is a past of 9.
   const Shape short_mask = {6};
   ExpectAttentionError(c, {2, 5, 32}, {2, 6, 32}, {2, 6, 32}, &short_mask, &pk, &pk, "input 'mask'");
-  // Batch 0 lets the lengths be huge (the element limit stops at the 0);
-  // past_len + kv_len must not wrap int64.
+  // Batch 0 lets the lengths be huge (the op called directly, without the
+  // loader's element limit); past_len + kv_len must not wrap int64.
   const int64_t huge = int64_t{1} << 62;
   const Shape pk_huge = {0, 4, huge, 8};
   ExpectAttentionError(c, {0, 5, 32}, {0, huge, 32}, {0, huge, 32}, nullptr, &pk_huge, &pk_huge,
@@ -407,8 +407,9 @@ TEST(AttentionTest, BadShapesAndAttributesNameTheInput) {
   AttentionRefConfig gqa = c;
   gqa.kv_num_heads = 3;
   ExpectAttentionError(gqa, {2, 5, 32}, {2, 6, 24}, {2, 6, 24}, nullptr, nullptr, nullptr, "kv_num_heads");
-  // Batch 0: a mask with huge dims beside its 0 (the element limit stops
-  // at the 0) is never read, and its strides (2^40 * 2^40) are not formed.
+  // Batch 0: a mask with huge dims beside its 0 (called without the
+  // loader's element limit) is never read, and its strides (2^40 * 2^40)
+  // are not formed.
   {
     const int64_t huge = int64_t{1} << 40;
     OwnedTensor q0 = RandomF32({0, huge, 32}, 1), k0 = RandomF32({0, huge, 32}, 2);
@@ -458,7 +459,7 @@ TEST(AttentionTest, CostCountsVisiblePairsAndBytes) {
     EXPECT_DOUBLE_EQ(cost.bytes_read, read);
     EXPECT_DOUBLE_EQ(cost.bytes_written, written);
   }
-  // Dims bounded by nothing beside a 0 (the element limit stops there): a
+  // Dims bounded by nothing beside a 0 (no loader limit in a direct call): a
   // causal q_len of 2^40 with batch 0 (the pair count is a closed form, not
   // a loop over 2^40 rows), and num_heads 2^40 with q_len 0 (batch *
   // num_heads = 2^70 must not be formed in int64). Both cost 0 FLOPs.

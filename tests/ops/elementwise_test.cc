@@ -517,7 +517,8 @@ TEST(ElementwiseTest, BroadcastPlanCollapsesDims) {
   EXPECT_EQ(plan.value().b_strides[1], 0);
   EXPECT_EQ(plan.value().b_strides[0], 1);
   // Empty: one 0 dim. The operands' other dims may be huge beside their 0
-  // (the element limit stops there); no stride is formed from them.
+  // (called without the loader's element limit); no stride is formed from
+  // them.
   plan = ops::MakeBroadcastPlan({0, int64_t{1} << 62, 4}, {0, 1, 4});
   ASSERT_TRUE(plan.ok()) << plan.status().ToString();
   EXPECT_EQ(plan.value().num_elements, 0);

@@ -407,9 +407,9 @@ TEST(RecurrentTest, AnySubsetOfOutputs) {
   }
 }
 
-// seq_length 0 beside a huge batch (the element limit stops at the 0), with
-// only Y wanted: Y is empty, nothing runs, and batch * hidden_size (the
-// state's scratch size) is never formed.
+// seq_length 0 beside a huge batch (the op called directly, without the
+// loader's element limit), with only Y wanted: Y is empty, nothing runs,
+// and batch * hidden_size (the state's scratch size) is never formed.
 TEST(RecurrentTest, EmptySequenceWithHugeBatch) {
   OwnedTensor x = RandomF32({0, int64_t{1} << 62, 4}, 1);
   OwnedTensor w = RandomF32({1, 64, 4}, 2);
