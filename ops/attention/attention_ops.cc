@@ -390,17 +390,19 @@ class AttentionKernel final : public Kernel {
       // a non-empty Y: with batch or q_len 0 the mask may have huge dims
       // beside its 0 ([0, 1, 2^40, 2^40], when called without the loader's
       // element limit), whose strides would wrap, and nothing reads it.
-      const size_t lead = 4 - mask->shape.size();
-      int64_t stride = 1;
-      for (int a = 3; a >= 0 && dims.batch > 0 && dims.q_len > 0; --a) {
-        const size_t ua = static_cast<size_t>(a);
-        if (ua < lead) {
-          p.mask_strides[a] = 0;
-          continue;
+      if (dims.batch > 0 && dims.q_len > 0) {
+        const size_t lead = 4 - mask->shape.size();
+        int64_t stride = 1;
+        for (int a = 3; a >= 0; --a) {
+          const size_t ua = static_cast<size_t>(a);
+          if (ua < lead) {
+            p.mask_strides[a] = 0;
+            continue;
+          }
+          const int64_t md = mask->shape[ua - lead];
+          p.mask_strides[a] = md == 1 ? 0 : stride;
+          stride *= md;
         }
-        const int64_t md = mask->shape[ua - lead];
-        p.mask_strides[a] = md == 1 ? 0 : stride;
-        stride *= md;
       }
     }
     if (dims.batch == 0 || dims.q_len == 0) return Status::Ok();
