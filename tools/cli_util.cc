@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "tessera/half.hpp"
+
 namespace tessera::cli {
 
 void UsageError(const std::string& command, const std::string& message) {
@@ -301,53 +303,6 @@ std::string Table::ToString() const {
 }
 
 // ---- Element conversion -----------------------------------------------------
-
-float HalfToFloat(uint16_t h) {
-  const uint32_t sign = (h >> 15) & 1, exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
-  float magnitude;
-  if (exponent == 0) {
-    magnitude = std::ldexp(static_cast<float>(mantissa), -24);  // zero or subnormal
-  } else if (exponent == 31) {
-    magnitude = mantissa == 0 ? INFINITY : NAN;
-  } else {
-    magnitude = std::ldexp(static_cast<float>(mantissa | 0x400), static_cast<int>(exponent) - 25);
-  }
-  return sign ? -magnitude : magnitude;
-}
-
-uint16_t FloatToHalf(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, sizeof(bits));
-  const uint16_t sign = static_cast<uint16_t>((bits >> 16) & 0x8000);
-  const float a = std::fabs(f);
-  if (std::isnan(f)) return sign | 0x7e00;
-  if (a >= 65520.0f) return sign | 0x7c00;  // rounds to infinity
-  if (a < std::ldexp(1.0f, -14)) {
-    // Subnormal: a multiple of 2^-24; nearbyint rounds half to even.
-    return sign | static_cast<uint16_t>(std::nearbyint(std::ldexp(a, 24)));
-  }
-  int exponent;
-  const float fraction = std::frexp(a, &exponent);  // a = fraction * 2^exponent, fraction in [0.5, 1)
-  // 11 significant bits; a carry out of the mantissa correctly bumps the
-  // exponent field because the fields are adjacent.
-  const uint32_t significand = static_cast<uint32_t>(std::nearbyint(std::ldexp(fraction, 11)));
-  return sign | static_cast<uint16_t>(((static_cast<uint32_t>(exponent + 14)) << 10) + (significand - 0x400));
-}
-
-float BFloat16ToFloat(uint16_t b) {
-  const uint32_t bits = static_cast<uint32_t>(b) << 16;
-  float f;
-  std::memcpy(&f, &bits, sizeof(f));
-  return f;
-}
-
-uint16_t FloatToBFloat16(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, sizeof(bits));
-  if (std::isnan(f)) return static_cast<uint16_t>((bits >> 16) | 0x40);
-  bits += 0x7fff + ((bits >> 16) & 1);  // round to nearest even
-  return static_cast<uint16_t>(bits >> 16);
-}
 
 double ElementAsDouble(int32_t dtype, const void* data, int64_t i) {
   auto load = [&](auto zero) {

@@ -131,12 +131,6 @@ class Table {
 
 // ---- Element conversion -----------------------------------------------------
 
-// IEEE binary16 and bfloat16 to float and back (round to nearest even).
-float HalfToFloat(uint16_t h);
-uint16_t FloatToHalf(float f);
-float BFloat16ToFloat(uint16_t b);
-uint16_t FloatToBFloat16(float f);
-
 // Element `i` of a buffer of `dtype`, as a double.
 double ElementAsDouble(int32_t dtype, const void* data, int64_t i);
 

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <map>
 
+#include "tessera/half.hpp"
 #include "tools/npy.h"
 
 namespace tessera::cli {
