@@ -16,6 +16,7 @@
 // the faster baseline.
 //
 //   build/bench/gemm_bench --benchmark_repetitions=5 [--peak_gflops=116]
+//                          [--shapes=MxKxN,MxKxN,...]  (instead of the list)
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -52,9 +53,9 @@ struct Shape3 {
 };
 
 // The shape list: square sizes, GEMV (M = 1), the small-M shapes of
-// recurrent steps, and two Transformer projections.
-const std::vector<Shape3>& Shapes() {
-  static const std::vector<Shape3> shapes = {
+// recurrent steps, and two Transformer projections. --shapes replaces it.
+std::vector<Shape3>& Shapes() {
+  static std::vector<Shape3> shapes = {
       {64, 64, 64},      {128, 128, 128},  {256, 256, 256},  {512, 512, 512},   {1024, 1024, 1024},
       {2048, 2048, 2048}, {1, 512, 512},    {1, 1024, 1024}, {1, 4096, 4096},   {8, 1024, 1024},
       {32, 1024, 1024},  {128, 768, 3072}, {512, 768, 768},
@@ -222,6 +223,34 @@ void PrintSummary(const SummaryReporter& r, double peak_per_core) {
   }
 }
 
+// Parses --shapes' value, "MxKxN[,MxKxN...]" with every dim in [1, 2^15],
+// into `out`. On a malformed list returns false and says why on stderr.
+bool ParseShapes(const char* text, std::vector<Shape3>* out) {
+  out->clear();
+  const std::string list = text;
+  for (size_t begin = 0; begin <= list.size();) {
+    size_t end = list.find(',', begin);
+    if (end == std::string::npos) end = list.size();
+    const std::string item = list.substr(begin, end - begin);
+    long long dims[3] = {0, 0, 0};
+    char tail = 0;
+    if (std::sscanf(item.c_str(), "%lldx%lldx%lld%c", &dims[0], &dims[1], &dims[2], &tail) != 3) {
+      std::fprintf(stderr, "gemm_bench: --shapes: '%s' is not MxKxN (three positive integers joined by 'x')\n",
+                   item.c_str());
+      return false;
+    }
+    for (long long dim : dims) {
+      if (dim < 1 || dim > (1 << 15)) {
+        std::fprintf(stderr, "gemm_bench: --shapes: '%s' has a dim outside [1, 32768]\n", item.c_str());
+        return false;
+      }
+    }
+    out->push_back({dims[0], dims[1], dims[2]});
+    begin = end + 1;
+  }
+  return true;
+}
+
 }  // namespace
 }  // namespace tessera
 
@@ -232,6 +261,8 @@ int main(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) {
     if (std::strncmp(argv[i], "--peak_gflops=", 14) == 0) {
       peak = std::atof(argv[i] + 14);
+    } else if (std::strncmp(argv[i], "--shapes=", 9) == 0) {
+      if (!tessera::ParseShapes(argv[i] + 9, &tessera::Shapes())) return 2;
     } else {
       args.push_back(argv[i]);
     }
