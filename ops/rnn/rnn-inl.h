@@ -74,6 +74,7 @@
 #include <cstring>
 
 #include "hwy/contrib/math/math-inl.h"
+#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 #include "ops/elementwise/elementwise-inl.h"
 #include "ops/rnn/rnn.h"
@@ -417,6 +418,31 @@ HWY_INLINE void RunCell(const RowPtrs& r, const CellParams& cp, size_t n) {
   ForEachSpan(Fn{r, cp}, n);
 }
 
+// Asks for the projection values a unit's epilogue will read (all gates of
+// its w hidden elements, for each of its running batch rows) before its
+// product runs, so they are in cache by the time the epilogue needs them.
+// The projection of every step was computed up front (6 MiB for a GRU
+// with H = 256 at batch 16), so a step's values come from L3, and the
+// epilogue reads them in short runs (w floats per gate, H floats apart)
+// that the hardware prefetchers do not pick up: the first load of each run
+// took 6% of a batch-16 GRU's time in perf's samples, and the whole GRU
+// and LSTM at batch 16 on one thread ran about 5% faster with this.
+HWY_INLINE void PrefetchUnitProjection(const RnnStepParams& p, int64_t dir, int64_t r0, int64_t r1, int64_t j0,
+                                       int64_t w) {
+  constexpr int64_t kFloatsPerLine = 16;
+  for (int64_t b = r0; b < r1; ++b) {
+    const int64_t len = p.seq_lens != nullptr ? p.seq_lens[b] : p.seq_length;
+    if (p.step >= len) continue;
+    const int64_t t = p.reverse[dir] ? len - 1 - p.step : p.step;
+    const float* xw = p.xw[dir] + (t * p.xw_t_stride + b * p.xw_b_stride) * p.xw_gates * p.hidden + j0;
+    for (int64_t g = 0; g < p.xw_gates; ++g) {
+      const float* run = xw + g * p.hidden;
+      for (int64_t j = 0; j < w; j += kFloatsPerLine) hwy::Prefetch(run + j);
+      hwy::Prefetch(run + w - 1);  // the run's last line when it is not line-aligned
+    }
+  }
+}
+
 HWY_INLINE bool RnnStepF32Impl(const RnnStepParams& p, int64_t begin, int64_t end) {
   const RnnPackedLayout& layout = p.layout;
   if (layout.chunk_width != static_cast<int64_t>(ChunkWidth())) return false;
@@ -434,6 +460,7 @@ HWY_INLINE bool RnnStepF32Impl(const RnnStepParams& p, int64_t begin, int64_t en
     const int64_t w = j0 + kRnnHiddenBlock < n ? kRnnHiddenBlock : n - j0;
     const int64_t chunks = (layout.gates * w + layout.chunk_width - 1) / layout.chunk_width;
     float* prod = p.prod + u * unit_rows * ldo;
+    PrefetchUnitProjection(p, dir, r0, r1, j0, w);
     UnitProduct(p.a[dir] + r0 * n, static_cast<size_t>(r1 - r0), static_cast<size_t>(n),
                 p.packed[dir] + RnnPackedBlockOffset(layout, block), static_cast<size_t>(chunks), prod,
                 static_cast<size_t>(ldo));
