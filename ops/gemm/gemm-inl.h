@@ -3,10 +3,11 @@
 // Maths
 //   Y[i, j] = alpha * sum_p op(A)[i, p] * B[p, j] + beta * C(i, j). The sum
 //   is accumulated in float by fused multiply-adds in order p = 0 .. k-1,
-//   in blocks of kGemmKc with the running sum kept in Y between blocks
-//   (full-width tiles continue it in their accumulators; the partial last
-//   panel adds each block's partial sum). The error of each element is the usual bound of a
-//   length-k dot product, |dY| <= k u sum_p |a_p b_p| (first order,
+//   in blocks of kc (GemmBlockingOf) with the running sum kept in Y between
+//   blocks; every tile reloads it into its accumulators and continues the
+//   chain, so the blocking never changes a bit (but a 1-row tile splits
+//   its chain, see the micro-kernel). The error of each element is the usual
+//   bound of a length-k dot product, |dY| <= k u sum_p |a_p b_p| (first order,
 //   u = 2^-24), plus two roundings for the epilogue.
 //
 // Packed B layout (see gemm.h)
@@ -16,14 +17,15 @@
 //   (a "sliver") are contiguous.
 //
 // Blocking (Goto's scheme, sized for ~32 KiB L1 and >= 512 KiB L2)
-//   A task is a block of at most kGemmMc rows (RowBlockOf: the row tiles
-//   dealt out evenly) by GemmPanelsPerTask panels of Y. For each
-//   kc-block of the inner dimension it packs its rows of op(A) into row
-//   micro-panels (kTileRows rows interleaved, so the micro-kernel reads A
-//   contiguously whatever transA and lda are), then runs the micro-kernel
-//   over every (row tile, panel) of the block. A B sliver (kc x 32 floats,
-//   32 KiB on AVX-512 at kc = 256) is reused by all row tiles of the block
-//   while the packed A block (mc x kc, 144 KiB) stays in L2. A row-major
+//   A task is a block of at most mc rows (RowBlockOf: the row tiles dealt
+//   out evenly) by GemmPanelsPerTask panels of Y. For each kc-block of the
+//   inner dimension it packs its rows of op(A) into row micro-panels
+//   (kTileRows rows interleaved, so the micro-kernel reads A contiguously
+//   whatever transA and lda are), then runs the micro-kernel over every
+//   (row tile, panel) of the block. A B sliver (kc x 32 floats, 32 KiB on
+//   AVX-512 at kc = 256) is reused by all row tiles of the block while the
+//   packed A block (mc x kc, at most 192 KiB) stays in L2; a packed A with
+//   k <= 1024 is one block of fewer rows (gemm.h says why). A row-major
 //   op(A) of at most kGemmInPlaceAFloats is not packed: the micro-kernel
 //   reads its rows where they lie (GemmPacksA in gemm.h says why), with
 //   the same loops and the same FMA chains.
@@ -39,7 +41,8 @@
 //   vector, so it splits the k loop over two accumulator sets. A product
 //   with M = 1 (GEMV) skips blocking and packing altogether: GemvPanelsF32.
 //   A full tile's last k block applies alpha and beta * C to the
-//   accumulators in registers; partial panels go through a stack row.
+//   accumulators in registers; partial panels go through a stack row, in
+//   and out.
 //
 // Tail contract
 //   Rows past m are zero in the packed A block (read in place, the tile's
@@ -82,7 +85,8 @@ inline constexpr int64_t kTileRows = 6;  // 16 vector registers
 #else
 inline constexpr int64_t kTileRows = 12;  // 32 vector registers
 #endif
-static_assert(kGemmMc % kTileRows == 0, "row blocks hold whole row tiles");
+static_assert(kGemmMaxTileRows % kTileRows == 0 && kGemmMc % kGemmMaxTileRows == 0,
+              "row blocks (multiples of kGemmMaxTileRows rows) hold whole row tiles");
 static_assert(kTileRows <= kGemmMaxTileRows, "gemm.h sizes buffers for kGemmMaxTileRows");
 
 HWY_INLINE int64_t PanelWidthF32() {
@@ -92,6 +96,7 @@ HWY_INLINE int64_t PanelWidthF32() {
 
 // Task geometry of one product.
 struct GemmTasks {
+  GemmBlocking blocking;
   int64_t row_blocks = 0;
   int64_t panels = 0;
   int64_t panels_per_task = 0;
@@ -103,10 +108,11 @@ struct GemmTasks {
 
 HWY_INLINE GemmTasks TasksOf(const GemmF32Params& p) {
   GemmTasks t;
-  t.row_blocks = (p.m + kGemmMc - 1) / kGemmMc;
+  t.blocking = GemmBlockingOf(p.m, p.k, p.trans_a);
+  t.row_blocks = (p.m + t.blocking.mc - 1) / t.blocking.mc;
   t.row_tiles = (p.m + kTileRows - 1) / kTileRows;
   t.panels = (p.n + p.b.panel_width - 1) / p.b.panel_width;
-  t.panels_per_task = GemmPanelsPerTask(p.m, t.panels);
+  t.panels_per_task = GemmPanelsPerTask(p.m, t.row_blocks, t.panels);
   t.panel_groups = (t.panels + t.panels_per_task - 1) / t.panels_per_task;
   t.pack_a = GemmPacksA(p.m, p.k, p.trans_a);
   return t;
@@ -114,7 +120,7 @@ HWY_INLINE GemmTasks TasksOf(const GemmF32Params& p) {
 
 // Rows [*row0, *row0 + *rows) of row block `rb`. The product's row tiles
 // are dealt out to its row blocks as evenly as whole tiles allow (blocks
-// differ by at most one tile, and hold at most kGemmMc rows), so its tasks
+// differ by at most one tile, and hold at most mc rows), so its tasks
 // have nearly equal work and the threads finish together: cut into
 // kGemmMc-row blocks, M = 1024 left a 16-row last block and one thread of
 // two had 576 rows to the other's 448. Tile boundaries stay at multiples
@@ -325,6 +331,14 @@ HWY_INLINE void ActivateTile(const GemmF32Params& p, int64_t row, int64_t rows, 
       c##r##1 = hn::LoadU(d, p.y + (row + r) * p.ldy + col + lanes); \
     }                                                                \
   }
+#define TSR_GEMM_PARTIAL_ROW_LOAD(r)                                                              \
+  if constexpr (kRows > r) {                                                                      \
+    if (rows > r) {                                                                               \
+      std::memcpy(acc, p.y + (row + r) * p.ldy + col, static_cast<size_t>(cols) * sizeof(float)); \
+      c##r##0 = hn::Load(d, acc);                                                                 \
+      c##r##1 = hn::Load(d, acc + lanes);                                                         \
+    }                                                                                             \
+  }
 #define TSR_GEMM_ROW_STORE(r)                                        \
   if constexpr (kRows > r) {                                         \
     if (rows > r) {                                                  \
@@ -384,13 +398,28 @@ HWY_NOINLINE void GemmMicroKernel(const GemmF32Params& p, BlockRole role, const 
   auto c60 = hn::Zero(d), c61 = hn::Zero(d), c70 = hn::Zero(d), c71 = hn::Zero(d);
   auto c80 = hn::Zero(d), c81 = hn::Zero(d), c90 = hn::Zero(d), c91 = hn::Zero(d);
   auto c100 = hn::Zero(d), c101 = hn::Zero(d), c110 = hn::Zero(d), c111 = hn::Zero(d);
-  // A full-width tile continues the running sum of earlier k blocks in its
+  // Every tile continues the running sum of earlier k blocks in its
   // accumulators (loaded from Y) and, unless this is the last block, stores
-  // them straight back: no second pass over the tile. The sum is the same
-  // as adding the block's partial sum afterwards would give only up to
-  // rounding, but it is fixed by the shapes alone, so every thread count
-  // gives the same bits. Partial panels go through StoreTileRow.
+  // them straight back: each output is one FMA chain over all of k, the
+  // same whatever the blocking (kc, mc) and the thread count. A full-width
+  // tile loads and stores its rows directly; a partial panel's rows go
+  // through `acc` (its lanes past `cols` stay zero and are dropped).
   const bool full = cols == width;
+  HWY_ALIGN float acc[kPanelVectors * HWY_MAX_BYTES / sizeof(float)] = {};
+  if (!full && !role.first) {
+    TSR_GEMM_PARTIAL_ROW_LOAD(0)
+    TSR_GEMM_PARTIAL_ROW_LOAD(1)
+    TSR_GEMM_PARTIAL_ROW_LOAD(2)
+    TSR_GEMM_PARTIAL_ROW_LOAD(3)
+    TSR_GEMM_PARTIAL_ROW_LOAD(4)
+    TSR_GEMM_PARTIAL_ROW_LOAD(5)
+    TSR_GEMM_PARTIAL_ROW_LOAD(6)
+    TSR_GEMM_PARTIAL_ROW_LOAD(7)
+    TSR_GEMM_PARTIAL_ROW_LOAD(8)
+    TSR_GEMM_PARTIAL_ROW_LOAD(9)
+    TSR_GEMM_PARTIAL_ROW_LOAD(10)
+    TSR_GEMM_PARTIAL_ROW_LOAD(11)
+  }
   if (full && !role.first) {
     TSR_GEMM_ROW_LOAD(0)
     TSR_GEMM_ROW_LOAD(1)
@@ -405,8 +434,9 @@ HWY_NOINLINE void GemmMicroKernel(const GemmF32Params& p, BlockRole role, const 
     TSR_GEMM_ROW_LOAD(10)
     TSR_GEMM_ROW_LOAD(11)
   }
-  // What StoreTileRow still has to do with the accumulators.
-  const BlockRole store_role{full || role.first, role.last};
+  // What StoreTileRow still has to do with the accumulators: they hold the
+  // whole running sum, so nothing is added from Y.
+  const BlockRole store_role{true, role.last};
   constexpr int64_t kStep = kPackedA ? kTileRows : 1;
   const int64_t a_off0 = ARowOffset<kPackedA>(0, rows, p.lda), a_off1 = ARowOffset<kPackedA>(1, rows, p.lda);
   const int64_t a_off2 = ARowOffset<kPackedA>(2, rows, p.lda), a_off3 = ARowOffset<kPackedA>(3, rows, p.lda);
@@ -454,7 +484,6 @@ HWY_NOINLINE void GemmMicroKernel(const GemmF32Params& p, BlockRole role, const 
   const bool finish_in_registers = role.last && (!use_c || p.c_stride_n == 0 || p.c_stride_n == 1);
   const auto alpha = hn::Set(d, p.alpha);
   const auto beta = hn::Set(d, p.beta);
-  HWY_ALIGN float acc[kPanelVectors * HWY_MAX_BYTES / sizeof(float)];
   TSR_GEMM_ROW_STORE(0)
   TSR_GEMM_ROW_STORE(1)
   TSR_GEMM_ROW_STORE(2)
@@ -471,6 +500,7 @@ HWY_NOINLINE void GemmMicroKernel(const GemmF32Params& p, BlockRole role, const 
 }
 #undef TSR_GEMM_ROW_FMA
 #undef TSR_GEMM_ROW_LOAD
+#undef TSR_GEMM_PARTIAL_ROW_LOAD
 #undef TSR_GEMM_ROW_STORE
 
 // Runs the micro-kernel with the fewest accumulator rows that cover `rows`
@@ -538,7 +568,7 @@ HWY_NOINLINE void GemvPanelsF32(const GemmF32Params& p, int64_t panel) {
 // Row block `rb` of one product (rows as RowBlockOf) by panel groups
 // [pg_begin, pg_end): panels [pg_begin * panels_per_task, ...). Several
 // groups of one row block share each packed A block. `a_pack` holds
-// kGemmMc * kGemmKc floats.
+// kGemmPackAFloats floats.
 HWY_INLINE void GemmTaskF32(const GemmF32Params& p, const GemmTasks& t, int64_t rb, int64_t pg_begin,
                             int64_t pg_end, float* HWY_RESTRICT a_pack) {
   int64_t row0 = 0, rows = 0;
@@ -562,8 +592,9 @@ HWY_INLINE void GemmTaskF32(const GemmF32Params& p, const GemmTasks& t, int64_t 
     for (; panel < panel_end; ++panel) GemvPanelsF32<1>(p, panel);
     return;
   }
-  for (int64_t p0 = 0; p0 < p.k; p0 += kGemmKc) {
-    const int64_t kc = (p.k - p0) < kGemmKc ? (p.k - p0) : kGemmKc;
+  const int64_t block_k = t.blocking.kc;
+  for (int64_t p0 = 0; p0 < p.k; p0 += block_k) {
+    const int64_t kc = (p.k - p0) < block_k ? (p.k - p0) : block_k;
     const BlockRole role{p0 == 0, p0 + kc == p.k};
     if (t.pack_a) PackABlock(p, row0, rows, p0, kc, a_pack);
     for (int64_t panel = panel0; panel < panel_end; ++panel) {

@@ -19,7 +19,7 @@ int64_t GemmF32PanelWidthKernel() { return PanelWidthF32(); }
 
 // Tasks [begin, end) of `count` products of equal shape, numbered
 // product-major: item = product * tasks_per_product + task. `a_pack` holds
-// kGemmMc * kGemmKc floats.
+// kGemmPackAFloats floats.
 void GemmF32TasksKernel(const GemmF32Params* params, int64_t begin, int64_t end, float* a_pack) {
   const GemmTasks t = TasksOf(params[0]);
   const int64_t per_product = t.count();
@@ -72,7 +72,7 @@ constexpr int64_t kParallelPackFloats = 1 << 16;
 // and kept for the thread's lifetime (no allocation per call).
 float* ThreadAPackBuffer() {
   thread_local hwy::AlignedFreeUniquePtr<float[]> buffer;
-  if (!buffer) buffer = hwy::AllocateAligned<float>(static_cast<size_t>(kGemmMc * kGemmKc));
+  if (!buffer) buffer = hwy::AllocateAligned<float>(static_cast<size_t>(kGemmPackAFloats));
   return buffer.get();
 }
 
@@ -183,14 +183,15 @@ Status GemmF32Batch(const GemmF32Params* params, int64_t count, const ParallelRu
   for (int64_t i = 0; i < count; ++i) TSR_RETURN_IF_ERROR(CheckParams(params[i], params[0], panel_width));
   const GemmF32Params& p = params[0];
   if (p.m == 0 || p.n == 0) return Status::Ok();
-  const int64_t row_blocks = (p.m + kGemmMc - 1) / kGemmMc;
+  const GemmBlocking blocking = GemmBlockingOf(p.m, p.k, p.trans_a);
+  const int64_t row_blocks = (p.m + blocking.mc - 1) / blocking.mc;
   const int64_t panels = (p.n + panel_width - 1) / panel_width;
-  const int64_t per_task = GemmPanelsPerTask(p.m, panels);
+  const int64_t per_task = GemmPanelsPerTask(p.m, row_blocks, panels);
   const int64_t panel_groups = (panels + per_task - 1) / per_task;
   const int64_t items = count * row_blocks * panel_groups;
-  // A task is at most kGemmMc x (per_task * panel_width) outputs; take
-  // the product's own extent where it is smaller.
-  const double task_flops = 2.0 * static_cast<double>(std::min(p.m, kGemmMc)) *
+  // A task is at most mc x (per_task * panel_width) outputs; take the
+  // product's own extent where it is smaller.
+  const double task_flops = 2.0 * static_cast<double>(std::min(p.m, blocking.mc)) *
                             static_cast<double>(std::min(p.n, per_task * panel_width)) *
                             static_cast<double>(std::max<int64_t>(p.k, 1));
   const double chunk_flops = p.m == 1 ? kGemvChunkFlops : kChunkFlops;
@@ -205,8 +206,8 @@ Status GemmF32Batch(const GemmF32Params* params, int64_t count, const ParallelRu
     HWY_DYNAMIC_DISPATCH(GemmF32TasksKernel)(params, begin, end, a_pack);
   });
   if (out_of_memory.load()) {
-    return Error(StatusCode::kResourceExhausted, "GemmF32: could not allocate the ",
-                 kGemmMc * kGemmKc * sizeof(float), "-byte A packing buffer");
+    return Error(StatusCode::kResourceExhausted, "GemmF32: could not allocate the ", kGemmPackAFloats * sizeof(float),
+                 "-byte A packing buffer");
   }
   return Status::Ok();
 }

@@ -87,9 +87,10 @@ class PackedBF32 {
 // ---------------------------------------------------------------------------
 // The product.
 
-// Blocking (see gemm-inl.h): a task computes kGemmMc rows by
-// GemmPanelsPerTask panels of Y, walking the inner dimension in blocks of kGemmKc; the
-// micro-kernel tile is at most kGemmMaxTileRows rows by one panel.
+// Blocking (see gemm-inl.h): a task computes at most GemmBlockingOf's mc
+// rows by GemmPanelsPerTask panels of Y, walking the inner dimension in
+// blocks of its kc; the micro-kernel tile is at most kGemmMaxTileRows rows
+// by one panel.
 inline constexpr int64_t kGemmMc = 144;
 inline constexpr int64_t kGemmKc = 256;
 inline constexpr int64_t kGemmMaxTileRows = 12;
@@ -111,6 +112,41 @@ inline constexpr int64_t kGemmMaxTileRows = 12;
 inline constexpr int64_t kGemmInPlaceAFloats = int64_t{1} << 17;
 inline bool GemmPacksA(int64_t m, int64_t k, bool trans_a) { return trans_a || m * k > kGemmInPlaceAFloats; }
 
+// The packed A block (mc x kc floats, each thread's packing buffer): 192
+// KiB, under half of a 512 KiB L2, so the B sliver and the Y rows in use
+// stay there with it.
+inline constexpr int64_t kGemmPackAFloats = 48 * 1024;
+inline constexpr int64_t kGemmSinglePassMaxK = 1024;
+
+// Rows per row block (mc) and inner block length (kc) of one product. A
+// packed product with k <= kGemmSinglePassMaxK takes the whole inner
+// dimension in one block, with as many rows as kGemmPackAFloats allows
+// (48 at k = 1024, 96 at 512; whole 12-row tiles); anything else walks k
+// in kGemmKc blocks of kGemmMc rows. One block saves re-reading each Y
+// tile (the running sum) once per block and the fixed cost of each
+// micro-kernel call; its B sliver (k x panel width) is read from L2 rather
+// than L1. Measured with both blockings built into one binary, their
+// repetitions interleaved in one run (AVX2, our AMD EPYC VM; single runs
+// swing by +-7%), one block against kGemmKc blocks ran 1024^3 at
+// 0.95-1.22x (median 1.05) on one thread and 0.98-1.10x on two, 512 x 768
+// x 768 at 1.01-1.17x and 1.01-1.26x (with any mc from 48 to 96), 512^3
+// at 0.94-1.10x and 0.99-1.04x. Not kept for a larger k: 2048^3 in two blocks
+// of 1024 (48 rows, so B streams from memory 43 times) was 0.91-0.99x; nor for
+// A read in place, where 128 x 768 x 3072 in one block was 0.92-1.16x on one
+// thread and 0.69-1.05x on two. Every tile continues its running sum in
+// its accumulators, so the blocking never changes a bit (gemm-inl.h).
+struct GemmBlocking {
+  int64_t mc = kGemmMc;
+  int64_t kc = kGemmKc;
+};
+inline GemmBlocking GemmBlockingOf(int64_t m, int64_t k, bool trans_a) {
+  if (!GemmPacksA(m, k, trans_a) || k <= kGemmKc || k > kGemmSinglePassMaxK) return GemmBlocking{};
+  const int64_t mc = kGemmPackAFloats / k / kGemmMaxTileRows * kGemmMaxTileRows;
+  return GemmBlocking{mc < kGemmMc ? mc : kGemmMc, k};
+}
+static_assert(kGemmMc * kGemmKc <= kGemmPackAFloats, "the packing buffer holds a blocked A block");
+static_assert(kGemmPackAFloats / kGemmSinglePassMaxK >= kGemmMaxTileRows, "a single-pass block holds a whole tile");
+
 // Panels per task: as wide as 64 panels (1024 columns on AVX2), so each
 // packed A block is packed once per 2 * 1024 FLOPs per element and reused
 // across many panels (the B slivers a task streams per k block, 64 x 16
@@ -121,9 +157,8 @@ inline bool GemmPacksA(int64_t m, int64_t k, bool trans_a) { return trans_a || m
 // 2 * columns FLOPs it feeds, so a one-panel task would spend a third of
 // its time packing. GEMV (M = 1) packs nothing and may go down to one
 // panel. Any split gives the same bits: a task always computes its outputs
-// whole.
-inline int64_t GemmPanelsPerTask(int64_t m, int64_t panels) {
-  const int64_t row_blocks = (m + kGemmMc - 1) / kGemmMc;
+// whole. `row_blocks` is ceil(m / mc).
+inline int64_t GemmPanelsPerTask(int64_t m, int64_t row_blocks, int64_t panels) {
   const int64_t narrowest = m == 1 ? 1 : 4;
   int64_t per_task = 64;
   while (per_task > narrowest && row_blocks * ((panels + per_task - 1) / per_task) < 16) per_task /= 2;

@@ -195,6 +195,57 @@ TEST(GemmTest, PackedAndInPlaceAGiveTheSameBits) {
   });
 }
 
+TEST(GemmTest, OneInnerBlockAndKcBlocksGiveTheSameBits) {
+  // A packed product with k <= kGemmSinglePassMaxK runs in one k block of
+  // fewer rows; A read in place (a few rows) and k above the limit walk k
+  // in kGemmKc blocks. Every output is the same FMA chain either way, so
+  // the first rows of the one-block product equal the blocked in-place
+  // product of those rows alone, bit for bit (n = 45 ends in a partial
+  // panel, whose running sum goes through a stack row between blocks).
+  struct Blocked {
+    int64_t m, k, mc, kc;
+  };
+  const Blocked cases[] = {
+      {450, 300, 144, 300},                                             // one block, mc capped
+      {200, 700, 60, 700},                                              // one block, 60-row blocks
+      {130, ops::kGemmSinglePassMaxK, 48, ops::kGemmSinglePassMaxK},    // the largest one block
+      {130, ops::kGemmSinglePassMaxK + 1, ops::kGemmMc, ops::kGemmKc},  // kGemmKc blocks
+  };
+  constexpr int64_t kN = 45, kFew = 32;
+  for (const Blocked& c : cases) {
+    ASSERT_TRUE(ops::GemmPacksA(c.m, c.k, false)) << c.k;
+    ASSERT_FALSE(ops::GemmPacksA(kFew, c.k, false)) << c.k;
+    const ops::GemmBlocking blocking = ops::GemmBlockingOf(c.m, c.k, false);
+    EXPECT_EQ(blocking.mc, c.mc) << c.k;
+    EXPECT_EQ(blocking.kc, c.kc) << c.k;
+    EXPECT_EQ(ops::GemmBlockingOf(kFew, c.k, false).kc, ops::kGemmKc) << c.k;
+  }
+  ForEachTarget([&](const char* target) {
+    for (const Blocked& c : cases) {
+      CheckGemm(GemmCase{c.m, c.k, kN, false, false, {kN}, true, 1.0f, 1.0f, true}, 910 + c.k, target);
+      CheckGemm(GemmCase{c.m, c.k, kN, true, false, {}, false, 0.5f, 0.0f, true}, 911 + c.k, target);
+      const OwnedTensor a = RandomF32({c.m, c.k}, 912 + c.k);
+      const OwnedTensor b = RandomF32({c.k, kN}, 913 + c.k);
+      auto packed = ops::PackedBF32::Pack(b.view.data_as<float>(), kN, false, c.k, kN);
+      ASSERT_TRUE(packed.ok());
+      std::vector<float> y_all(static_cast<size_t>(c.m * kN)), y_few(static_cast<size_t>(kFew * kN));
+      for (int64_t m : {c.m, kFew}) {
+        ops::GemmF32Params p;
+        p.m = m;
+        p.n = kN;
+        p.k = c.k;
+        p.a = a.view.data_as<float>();
+        p.lda = c.k;
+        p.b = packed.value().view();
+        p.y = m == c.m ? y_all.data() : y_few.data();
+        p.ldy = kN;
+        ASSERT_TRUE(ops::GemmF32(p, nullptr).ok());
+      }
+      EXPECT_EQ(std::memcmp(y_all.data(), y_few.data(), y_few.size() * sizeof(float)), 0) << target << " k=" << c.k;
+    }
+  });
+}
+
 TEST(GemmTest, EmptyInnerDimensionGivesBetaTimesC) {
   OwnedTensor a = testing::MakeTensor(DType::kF32, {3, 0});
   OwnedTensor b = testing::MakeTensor(DType::kF32, {0, 4});
