@@ -94,26 +94,17 @@ HWY_INLINE int64_t PanelWidthF32() {
   return static_cast<int64_t>(kPanelVectors * hn::Lanes(d));
 }
 
-// Task geometry of one product.
-struct GemmTasks {
-  GemmBlocking blocking;
-  int64_t row_blocks = 0;
-  int64_t panels = 0;
-  int64_t panels_per_task = 0;
-  int64_t panel_groups = 0;
+// Task geometry of one product: the task grid (gemm.h) and what this
+// target's tile height adds to it.
+struct GemmTasks : GemmTaskGrid {
   int64_t row_tiles = 0;
   bool pack_a = true;
-  int64_t count() const { return row_blocks * panel_groups; }
 };
 
 HWY_INLINE GemmTasks TasksOf(const GemmF32Params& p) {
   GemmTasks t;
-  t.blocking = GemmBlockingOf(p.m, p.k, p.trans_a);
-  t.row_blocks = (p.m + t.blocking.mc - 1) / t.blocking.mc;
+  static_cast<GemmTaskGrid&>(t) = GemmTaskGridOf(p.m, p.n, p.k, p.trans_a, p.b.panel_width);
   t.row_tiles = (p.m + kTileRows - 1) / kTileRows;
-  t.panels = (p.n + p.b.panel_width - 1) / p.b.panel_width;
-  t.panels_per_task = GemmPanelsPerTask(p.m, t.row_blocks, t.panels);
-  t.panel_groups = (t.panels + t.panels_per_task - 1) / t.panels_per_task;
   t.pack_a = GemmPacksA(p.m, p.k, p.trans_a);
   return t;
 }

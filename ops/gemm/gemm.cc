@@ -183,16 +183,12 @@ Status GemmF32Batch(const GemmF32Params* params, int64_t count, const ParallelRu
   for (int64_t i = 0; i < count; ++i) TSR_RETURN_IF_ERROR(CheckParams(params[i], params[0], panel_width));
   const GemmF32Params& p = params[0];
   if (p.m == 0 || p.n == 0) return Status::Ok();
-  const GemmBlocking blocking = GemmBlockingOf(p.m, p.k, p.trans_a);
-  const int64_t row_blocks = (p.m + blocking.mc - 1) / blocking.mc;
-  const int64_t panels = (p.n + panel_width - 1) / panel_width;
-  const int64_t per_task = GemmPanelsPerTask(p.m, row_blocks, panels);
-  const int64_t panel_groups = (panels + per_task - 1) / per_task;
-  const int64_t items = count * row_blocks * panel_groups;
-  // A task is at most mc x (per_task * panel_width) outputs; take the
-  // product's own extent where it is smaller.
-  const double task_flops = 2.0 * static_cast<double>(std::min(p.m, blocking.mc)) *
-                            static_cast<double>(std::min(p.n, per_task * panel_width)) *
+  const GemmTaskGrid grid = GemmTaskGridOf(p.m, p.n, p.k, p.trans_a, panel_width);
+  const int64_t items = count * grid.count();
+  // A task is at most mc x (panels_per_task * panel_width) outputs; take
+  // the product's own extent where it is smaller.
+  const double task_flops = 2.0 * static_cast<double>(std::min(p.m, grid.blocking.mc)) *
+                            static_cast<double>(std::min(p.n, grid.panels_per_task * panel_width)) *
                             static_cast<double>(std::max<int64_t>(p.k, 1));
   const double chunk_flops = p.m == 1 ? kGemvChunkFlops : kChunkFlops;
   const int64_t grain = std::max<int64_t>(1, static_cast<int64_t>(chunk_flops / task_flops));

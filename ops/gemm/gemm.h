@@ -165,6 +165,29 @@ inline int64_t GemmPanelsPerTask(int64_t m, int64_t row_blocks, int64_t panels) 
   return per_task;
 }
 
+// How one product splits into tasks: row blocks of at most blocking.mc
+// rows by groups of panels_per_task panels, numbered row-block-major. The
+// driver (gemm.cc) counts and chunks the tasks with it and the kernel
+// (gemm-inl.h) finds each task's rows and panels with it, so both number
+// them alike.
+struct GemmTaskGrid {
+  GemmBlocking blocking;
+  int64_t row_blocks = 0;
+  int64_t panels = 0;
+  int64_t panels_per_task = 0;
+  int64_t panel_groups = 0;
+  int64_t count() const { return row_blocks * panel_groups; }
+};
+inline GemmTaskGrid GemmTaskGridOf(int64_t m, int64_t n, int64_t k, bool trans_a, int64_t panel_width) {
+  GemmTaskGrid g;
+  g.blocking = GemmBlockingOf(m, k, trans_a);
+  g.row_blocks = (m + g.blocking.mc - 1) / g.blocking.mc;
+  g.panels = (n + panel_width - 1) / panel_width;
+  g.panels_per_task = GemmPanelsPerTask(m, g.row_blocks, g.panels);
+  g.panel_groups = (g.panels + g.panels_per_task - 1) / g.panels_per_task;
+  return g;
+}
+
 // Fused epilogue activations (the vector forms of the elementwise ops, with
 // the same accuracy).
 enum class GemmActivation : int32_t { kNone, kRelu, kSigmoid, kTanh };
