@@ -418,6 +418,19 @@ HWY_INLINE void RunCell(const RowPtrs& r, const CellParams& cp, size_t n) {
   ForEachSpan(Fn{r, cp}, n);
 }
 
+// The time index batch row `b` of direction `dir` is at in this step, or
+// -1 when the row's sequence has ended (sequence_lens).
+HWY_INLINE int64_t StepTime(const RnnStepParams& p, int64_t dir, int64_t b) {
+  const int64_t len = p.seq_lens != nullptr ? p.seq_lens[b] : p.seq_length;
+  if (p.step >= len) return -1;
+  return p.reverse[dir] ? len - 1 - p.step : p.step;
+}
+
+// Row `b`'s projection at time `t`: xw_gates * H floats, gate-major.
+HWY_INLINE const float* StepProjection(const RnnStepParams& p, int64_t dir, int64_t b, int64_t t) {
+  return p.xw[dir] + (t * p.xw_t_stride + b * p.xw_b_stride) * p.xw_gates * p.hidden;
+}
+
 // Asks for the projection values a unit's epilogue will read (all gates of
 // its w hidden elements, for each of its running batch rows) before its
 // product runs, so they are in cache by the time the epilogue needs them.
@@ -431,10 +444,9 @@ HWY_INLINE void PrefetchUnitProjection(const RnnStepParams& p, int64_t dir, int6
                                        int64_t w) {
   constexpr int64_t kFloatsPerLine = 16;
   for (int64_t b = r0; b < r1; ++b) {
-    const int64_t len = p.seq_lens != nullptr ? p.seq_lens[b] : p.seq_length;
-    if (p.step >= len) continue;
-    const int64_t t = p.reverse[dir] ? len - 1 - p.step : p.step;
-    const float* xw = p.xw[dir] + (t * p.xw_t_stride + b * p.xw_b_stride) * p.xw_gates * p.hidden + j0;
+    const int64_t t = StepTime(p, dir, b);
+    if (t < 0) continue;
+    const float* xw = StepProjection(p, dir, b, t) + j0;
     for (int64_t g = 0; g < p.xw_gates; ++g) {
       const float* run = xw + g * p.hidden;
       for (int64_t j = 0; j < w; j += kFloatsPerLine) hwy::Prefetch(run + j);
@@ -467,18 +479,17 @@ HWY_INLINE bool RnnStepF32Impl(const RnnStepParams& p, int64_t begin, int64_t en
 
     const CellParams cp{p.act[dir], p.has_clip, p.clip, p.input_forget, p.linear_before_reset};
     for (int64_t b = r0; b < r1; ++b) {
-      const int64_t len = p.seq_lens != nullptr ? p.seq_lens[b] : p.seq_length;
+      const int64_t t = StepTime(p, dir, b);
       const int64_t state = b * n + j0;
-      if (p.step >= len) {
+      if (t < 0) {
         // Finished row: its state carries over to the next buffer as is.
         if (p.h_next[dir] != nullptr) {
           std::memcpy(p.h_next[dir] + state, p.h_prev[dir] + state, static_cast<size_t>(w) * sizeof(float));
         }
         continue;
       }
-      const int64_t t = p.reverse[dir] ? len - 1 - p.step : p.step;
       RowPtrs r;
-      r.xw = p.xw[dir] + (t * p.xw_t_stride + b * p.xw_b_stride) * p.xw_gates * n + j0;
+      r.xw = StepProjection(p, dir, b, t) + j0;
       r.xs = static_cast<size_t>(n);
       r.g = prod + (b - r0) * ldo;
       r.gs = static_cast<size_t>(w);
