@@ -113,9 +113,9 @@ class ConcatKernel final : public Kernel {
     Tensor* y = ctx.output(0);
     TSR_RETURN_IF_ERROR(CheckRunTensor("Concat", "output 'concat_result'", y));
     TSR_ASSIGN_OR_RETURN(const int64_t axis, NormalizeAxis(axis_, y->rank(), "Concat: attribute 'axis'"));
-    // Nothing to copy; and an empty output called directly (the loader's
-    // element limit bounds its nonzero dims) may have a huge dim beside its
-    // 0, so `inner` below could wrap.
+    // Nothing to copy; and an empty output called without the loader's
+    // element limit may have a huge dim beside its 0, so `inner` below
+    // could wrap.
     if (y->NumElements() == 0) return Status::Ok();
     const size_t a = static_cast<size_t>(axis);
     const size_t elem = DTypeSize(y->dtype);

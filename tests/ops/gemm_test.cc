@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <limits>
 #include <sstream>
 #include <string>
@@ -153,6 +154,40 @@ TEST(GemmTest, LargeProductSpreadsOverThreadsBitwiseEqual) {
   });
 }
 
+// The product of the first `m` rows of `a` ([rows, k], row-major) with the
+// packed B ([k, n]), on the calling thread.
+std::vector<float> LeadingRowsProduct(const OwnedTensor& a, const ops::PackedBF32& packed, int64_t m, int64_t k,
+                                      int64_t n) {
+  std::vector<float> y(static_cast<size_t>(m * n));
+  ops::GemmF32Params p;
+  p.m = m;
+  p.n = n;
+  p.k = k;
+  p.a = a.view.data_as<float>();
+  p.lda = k;
+  p.b = packed.view();
+  p.y = y.data();
+  p.ldy = n;
+  EXPECT_TRUE(ops::GemmF32(p, nullptr).ok());
+  return y;
+}
+
+// Expects the first rows of the m_all-row product A * B to equal, bit for
+// bit, the product of only those rows, for each count in `leading`.
+void ExpectLeadingRowsBitwiseEqual(int64_t m_all, int64_t k, int64_t n, std::initializer_list<int64_t> leading,
+                                   uint32_t seed, const char* target) {
+  const OwnedTensor a = RandomF32({m_all, k}, seed);
+  const OwnedTensor b = RandomF32({k, n}, seed + 1);
+  auto packed = ops::PackedBF32::Pack(b.view.data_as<float>(), n, false, k, n);
+  ASSERT_TRUE(packed.ok());
+  const std::vector<float> y_all = LeadingRowsProduct(a, packed.value(), m_all, k, n);
+  for (int64_t m : leading) {
+    const std::vector<float> y_few = LeadingRowsProduct(a, packed.value(), m, k, n);
+    EXPECT_EQ(std::memcmp(y_all.data(), y_few.data(), y_few.size() * sizeof(float)), 0)
+        << target << " m=" << m << " of " << m_all << ", k=" << k;
+  }
+}
+
 TEST(GemmTest, PackedAndInPlaceAGiveTheSameBits) {
   // A row-major A above kGemmInPlaceAFloats is packed; one below it is read
   // in place. Both paths, with row tails past whole 6-row tiles and row
@@ -171,27 +206,7 @@ TEST(GemmTest, PackedAndInPlaceAGiveTheSameBits) {
     CheckGemm(GemmCase{7, kK, kN, false, true, {kN}, true, 1.0f, 1.0f, true}, 903, target);
     CheckGemm(GemmCase{8, kK, kN, false, false, {kN}, true, 1.0f, 1.0f, true}, 904, target);
     CheckGemm(GemmCase{kFew, kK, kN, false, true, {kN}, true, 1.0f, 1.0f, true}, 905, target);
-    const OwnedTensor a = RandomF32({kM, kK}, 904);
-    const OwnedTensor b = RandomF32({kK, kN}, 905);
-    auto packed = ops::PackedBF32::Pack(b.view.data_as<float>(), kN, false, kK, kN);
-    ASSERT_TRUE(packed.ok());
-    std::vector<float> y_all(static_cast<size_t>(kM * kN));
-    for (int64_t m : {kM, int64_t{11}, kFew}) {
-      std::vector<float> y_few(static_cast<size_t>(m * kN));
-      ops::GemmF32Params p;
-      p.m = m;
-      p.n = kN;
-      p.k = kK;
-      p.a = a.view.data_as<float>();
-      p.lda = kK;
-      p.b = packed.value().view();
-      p.y = m == kM ? y_all.data() : y_few.data();
-      p.ldy = kN;
-      ASSERT_TRUE(ops::GemmF32(p, nullptr).ok());
-      if (m != kM) {
-        EXPECT_EQ(std::memcmp(y_all.data(), y_few.data(), y_few.size() * sizeof(float)), 0) << target << " m=" << m;
-      }
-    }
+    ExpectLeadingRowsBitwiseEqual(kM, kK, kN, {11, kFew}, 904, target);
   });
 }
 
@@ -224,24 +239,7 @@ TEST(GemmTest, OneInnerBlockAndKcBlocksGiveTheSameBits) {
     for (const Blocked& c : cases) {
       CheckGemm(GemmCase{c.m, c.k, kN, false, false, {kN}, true, 1.0f, 1.0f, true}, 910 + c.k, target);
       CheckGemm(GemmCase{c.m, c.k, kN, true, false, {}, false, 0.5f, 0.0f, true}, 911 + c.k, target);
-      const OwnedTensor a = RandomF32({c.m, c.k}, 912 + c.k);
-      const OwnedTensor b = RandomF32({c.k, kN}, 913 + c.k);
-      auto packed = ops::PackedBF32::Pack(b.view.data_as<float>(), kN, false, c.k, kN);
-      ASSERT_TRUE(packed.ok());
-      std::vector<float> y_all(static_cast<size_t>(c.m * kN)), y_few(static_cast<size_t>(kFew * kN));
-      for (int64_t m : {c.m, kFew}) {
-        ops::GemmF32Params p;
-        p.m = m;
-        p.n = kN;
-        p.k = c.k;
-        p.a = a.view.data_as<float>();
-        p.lda = c.k;
-        p.b = packed.value().view();
-        p.y = m == c.m ? y_all.data() : y_few.data();
-        p.ldy = kN;
-        ASSERT_TRUE(ops::GemmF32(p, nullptr).ok());
-      }
-      EXPECT_EQ(std::memcmp(y_all.data(), y_few.data(), y_few.size() * sizeof(float)), 0) << target << " k=" << c.k;
+      ExpectLeadingRowsBitwiseEqual(c.m, c.k, kN, {kFew}, static_cast<uint32_t>(912 + c.k), target);
     }
   });
 }
