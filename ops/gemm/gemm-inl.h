@@ -37,6 +37,8 @@
 //   registers (AVX-512, ARM) use 12 rows (24 accumulators); SSE4/AVX2 have
 //   16 registers and use 6 rows (12 accumulators). Either is more than the
 //   FMA latency x throughput product, so the loop runs at FMA throughput.
+//   The first row tile of a one-block product's panel prefetches its sliver
+//   kGemmPrefetchBBytes ahead (gemm.h says why).
 //   A 1-row tile (the last row of a block) would be one dependency chain per
 //   vector, so it splits the k loop over two accumulator sets. A product
 //   with M = 1 (GEMV) skips blocking and packing altogether: GemvPanelsF32.
@@ -69,6 +71,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 #include "ops/elementwise/elementwise-inl.h"
 #include "ops/gemm/gemm.h"
@@ -315,6 +318,26 @@ HWY_INLINE void ActivateTile(const GemmF32Params& p, int64_t row, int64_t rows, 
     c##r##0 = hn::MulAdd(a##r, b0, c##r##0);        \
     c##r##1 = hn::MulAdd(a##r, b1, c##r##1);        \
   }
+// One step q of the k loop: a sliver row (two vectors) times the tile's
+// kRows values of A.
+#define TSR_GEMM_STEP(q)                                         \
+  {                                                              \
+    const auto b0 = hn::Load(d, b + (q) * width);                \
+    const auto b1 = hn::Load(d, b + (q) * width + lanes);        \
+    const float* HWY_RESTRICT a_q = a + (q) * kStep;             \
+    TSR_GEMM_ROW_FMA(0)                                          \
+    TSR_GEMM_ROW_FMA(1)                                          \
+    TSR_GEMM_ROW_FMA(2)                                          \
+    TSR_GEMM_ROW_FMA(3)                                          \
+    TSR_GEMM_ROW_FMA(4)                                          \
+    TSR_GEMM_ROW_FMA(5)                                          \
+    TSR_GEMM_ROW_FMA(6)                                          \
+    TSR_GEMM_ROW_FMA(7)                                          \
+    TSR_GEMM_ROW_FMA(8)                                          \
+    TSR_GEMM_ROW_FMA(9)                                          \
+    TSR_GEMM_ROW_FMA(10)                                         \
+    TSR_GEMM_ROW_FMA(11)                                         \
+  }
 #define TSR_GEMM_ROW_LOAD(r)                                         \
   if constexpr (kRows > r) {                                         \
     if (rows > r) {                                                  \
@@ -375,7 +398,7 @@ HWY_INLINE int64_t ARowOffset(int64_t r, int64_t rows, int64_t lda) {
   }
 }
 
-template <int64_t kRows, bool kPackedA>
+template <int64_t kRows, bool kPackedA, bool kPrefetchB = false>
 HWY_NOINLINE void GemmMicroKernel(const GemmF32Params& p, BlockRole role, const float* HWY_RESTRICT a,
                                   const float* HWY_RESTRICT b, int64_t kc, int64_t row, int64_t rows, int64_t col,
                                   int64_t cols) {
@@ -451,23 +474,21 @@ HWY_NOINLINE void GemmMicroKernel(const GemmF32Params& p, BlockRole role, const 
     c00 = hn::Add(c00, e0);
     c01 = hn::Add(c01, e1);
   }
+  if constexpr (kPrefetchB) {
+    // The sliver row kGemmPrefetchBBytes ahead, while it is still in the
+    // sliver (a prefetch never faults, but the pointer must stay valid).
+    const int64_t ahead = kGemmPrefetchBBytes / (width * static_cast<int64_t>(sizeof(float)));
+#pragma GCC unroll 4
+    for (; q + ahead < kc; ++q) {
+      const float* next = b + (q + ahead) * width;
+      hwy::Prefetch(next);
+      if constexpr (HWY_MAX_BYTES >= 64) hwy::Prefetch(next + lanes);  // a row spans two lines
+      TSR_GEMM_STEP(q)
+    }
+  }
 #pragma GCC unroll 4
   for (; q < kc; ++q) {
-    const auto b0 = hn::Load(d, b + q * width);
-    const auto b1 = hn::Load(d, b + q * width + lanes);
-    const float* HWY_RESTRICT a_q = a + q * kStep;
-    TSR_GEMM_ROW_FMA(0)
-    TSR_GEMM_ROW_FMA(1)
-    TSR_GEMM_ROW_FMA(2)
-    TSR_GEMM_ROW_FMA(3)
-    TSR_GEMM_ROW_FMA(4)
-    TSR_GEMM_ROW_FMA(5)
-    TSR_GEMM_ROW_FMA(6)
-    TSR_GEMM_ROW_FMA(7)
-    TSR_GEMM_ROW_FMA(8)
-    TSR_GEMM_ROW_FMA(9)
-    TSR_GEMM_ROW_FMA(10)
-    TSR_GEMM_ROW_FMA(11)
+    TSR_GEMM_STEP(q)
   }
   // A full tile's last block finishes in registers when C is absent, a
   // row or a scalar; other C strides go through StoreTileRow.
@@ -489,6 +510,7 @@ HWY_NOINLINE void GemmMicroKernel(const GemmF32Params& p, BlockRole role, const 
   TSR_GEMM_ROW_STORE(11)
   if (role.last) ActivateTile(p, row, rows, col, cols);
 }
+#undef TSR_GEMM_STEP
 #undef TSR_GEMM_ROW_FMA
 #undef TSR_GEMM_ROW_LOAD
 #undef TSR_GEMM_PARTIAL_ROW_LOAD
@@ -599,7 +621,11 @@ HWY_INLINE void GemmTaskF32(const GemmF32Params& p, const GemmTasks& t, int64_t 
         // tile has 4 chains, half the FMA rate at 4 cycles latency x 2
         // ports): M = 8, 32, 128. Each output's chain is the same.
         if (!t.pack_a && kTileRows == 6 && rows - r == kTileRows + 2) tile_rows = 4;
-        if (t.pack_a) {
+        if (t.pack_a && r == 0 && tile_rows == kTileRows && block_k > kGemmKc) {
+          // The first tile of a long sliver reads it from L3: see
+          // kGemmPrefetchBBytes.
+          GemmMicroKernel<kTileRows, true, true>(p, role, a_pack, sliver, kc, row0, tile_rows, col, cols);
+        } else if (t.pack_a) {
           RunTile<true>(p, role, a_pack + r * kc, sliver, kc, row0 + r, tile_rows, col, cols);
         } else {
           RunTile<false>(p, role, p.a + (row0 + r) * p.lda + p0, sliver, kc, row0 + r, tile_rows, col, cols);
