@@ -152,10 +152,11 @@ inline GemmBlocking GemmBlockingOf(int64_t m, int64_t k, bool trans_a) {
 // not prefetch, since a prefetch takes a load slot of the FMA loop. Nor do
 // blocked products (kc = kGemmKc), whose 16 KiB slivers serve 24 tiles.
 // Measured with and without it in one binary, repetitions interleaved and
-// paired (AVX2, our AMD EPYC VM, medians of 8 to 12 pairs): 1024^3 1.05x to
-// 1.08x on one thread and 1.03x on two, 2048 x 1024 x 2048 1.07x and 1.08x,
-// 512^3 1.05x and 0.99x, 512 x 768 x 768 1.01x and 1.09x; on the blocked
-// 2048^3 it was 0.99x and 0.97x. It never changes a bit.
+// paired (AVX2, our AMD EPYC VM, medians of 8 to 12 pairs per run, the
+// range over runs): 1024^3 1.05-1.10x on one thread and 1.03-1.11x on two,
+// 2048 x 1024 x 2048 1.04-1.13x and 1.08-1.12x, 512 x 768 x 768 1.00-1.01x
+// and 1.00-1.09x, 512^3 0.99-1.06x and 0.93-0.99x; on the blocked 2048^3 it
+// was 0.98-0.99x and 0.97x. It never changes a bit.
 inline constexpr int64_t kGemmPrefetchBBytes = 4096;
 static_assert(kGemmMc * kGemmKc <= kGemmPackAFloats, "the packing buffer holds a blocked A block");
 static_assert(kGemmPackAFloats / kGemmSinglePassMaxK >= kGemmMaxTileRows, "a single-pass block holds a whole tile");
