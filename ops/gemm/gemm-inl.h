@@ -24,8 +24,9 @@
 //   whatever transA and lda are), then runs the micro-kernel over every
 //   (row tile, panel) of the block. A B sliver (kc x 32 floats, 32 KiB on
 //   AVX-512 at kc = 256) is reused by all row tiles of the block while the
-//   packed A block (mc x kc, at most 192 KiB) stays in L2; a packed A with
-//   k <= 1024 is one block of fewer rows (gemm.h says why). A row-major
+//   packed A block (mc x kc, at most 288 KiB) stays in L2; a packed A with
+//   k <= 1024 is one block of fewer rows, and one with a larger k walks it
+//   in blocks of 512 (gemm.h says why). A row-major
 //   op(A) of at most kGemmInPlaceAFloats is not packed: the micro-kernel
 //   reads its rows where they lie (GemmPacksA in gemm.h says why), with
 //   the same loops and the same FMA chains.
@@ -37,8 +38,8 @@
 //   registers (AVX-512, ARM) use 12 rows (24 accumulators); SSE4/AVX2 have
 //   16 registers and use 6 rows (12 accumulators). Either is more than the
 //   FMA latency x throughput product, so the loop runs at FMA throughput.
-//   The first row tile of a one-block product's panel prefetches its sliver
-//   kGemmPrefetchBBytes ahead (gemm.h says why).
+//   The first row tile of a panel prefetches its sliver kGemmPrefetchBBytes
+//   ahead when kc > kGemmKc (gemm.h says why).
 //   A 1-row tile (the last row of a block) would be one dependency chain per
 //   vector, so it splits the k loop over two accumulator sets. A product
 //   with M = 1 (GEMV) skips blocking and packing altogether: GemvPanelsF32.

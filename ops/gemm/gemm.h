@@ -112,17 +112,24 @@ inline constexpr int64_t kGemmMaxTileRows = 12;
 inline constexpr int64_t kGemmInPlaceAFloats = int64_t{1} << 17;
 inline bool GemmPacksA(int64_t m, int64_t k, bool trans_a) { return trans_a || m * k > kGemmInPlaceAFloats; }
 
-// The packed A block (mc x kc floats, each thread's packing buffer): 192
-// KiB, under half of a 512 KiB L2, so the B sliver and the Y rows in use
-// stay there with it.
-inline constexpr int64_t kGemmPackAFloats = 48 * 1024;
+// A packed product with k above kGemmSinglePassMaxK walks k in blocks of
+// kGemmLongKc (GemmBlockingOf says why).
 inline constexpr int64_t kGemmSinglePassMaxK = 1024;
+inline constexpr int64_t kGemmLongKc = 512;
+
+// The largest packed A block, mc x kc floats, is each thread's packing
+// buffer: kGemmMc x kGemmLongKc, 288 KiB of a 512 KiB L2. A one-block
+// product's A block is at most kGemmSinglePassAFloats (192 KiB), since its
+// B sliver (up to k = 1024 rows) needs more of L2 beside it.
+inline constexpr int64_t kGemmPackAFloats = kGemmMc * kGemmLongKc;
+inline constexpr int64_t kGemmSinglePassAFloats = 48 * 1024;
 
 // Rows per row block (mc) and inner block length (kc) of one product. A
 // packed product with k <= kGemmSinglePassMaxK takes the whole inner
-// dimension in one block, with as many rows as kGemmPackAFloats allows
-// (48 at k = 1024, 96 at 512; whole 12-row tiles); anything else walks k
-// in kGemmKc blocks of kGemmMc rows. One block saves re-reading each Y
+// dimension in one block, with as many rows as kGemmSinglePassAFloats
+// allows (48 at k = 1024, 96 at 512; whole 12-row tiles); a packed product
+// with a larger k walks it in kGemmLongKc blocks of kGemmMc rows, and A
+// read in place in kGemmKc blocks of kGemmMc rows. One block saves re-reading each Y
 // tile (the running sum) once per block and the fixed cost of each
 // micro-kernel call; its B sliver (k x panel width) is read from L2 rather
 // than L1. Measured with both blockings built into one binary, their
@@ -133,33 +140,42 @@ inline constexpr int64_t kGemmSinglePassMaxK = 1024;
 // at 0.94-1.10x and 0.99-1.04x. Not kept for a larger k: 2048^3 in two blocks
 // of 1024 (48 rows, so B streams from memory 43 times) was 0.91-0.99x; nor for
 // A read in place, where 128 x 768 x 3072 in one block was 0.92-1.16x on one
-// thread and 0.69-1.05x on two. Every tile continues its running sum in
-// its accumulators, so the blocking never changes a bit (gemm-inl.h).
+// thread and 0.69-1.05x on two. For k > 1024, kGemmLongKc blocks of 144
+// rows (a 288 KiB A block) re-read Y half as often as kGemmKc blocks: 2048^3
+// ran 1.02-1.06x on one thread and 1.00-1.13x on two over three paired runs,
+// 1024 x 2048 x 1024 1.00-1.02x and 0.99-1.01x; blocks of 512 with fewer
+// rows (72, 96), of 384 or 768 were no better. Every tile continues its
+// running sum in its accumulators, so the blocking never changes a bit
+// (gemm-inl.h).
 struct GemmBlocking {
   int64_t mc = kGemmMc;
   int64_t kc = kGemmKc;
 };
 inline GemmBlocking GemmBlockingOf(int64_t m, int64_t k, bool trans_a) {
-  if (!GemmPacksA(m, k, trans_a) || k <= kGemmKc || k > kGemmSinglePassMaxK) return GemmBlocking{};
-  const int64_t mc = kGemmPackAFloats / k / kGemmMaxTileRows * kGemmMaxTileRows;
+  if (!GemmPacksA(m, k, trans_a) || k <= kGemmKc) return GemmBlocking{};
+  if (k > kGemmSinglePassMaxK) return GemmBlocking{kGemmMc, kGemmLongKc};
+  const int64_t mc = kGemmSinglePassAFloats / k / kGemmMaxTileRows * kGemmMaxTileRows;
   return GemmBlocking{mc < kGemmMc ? mc : kGemmMc, k};
 }
-// How far ahead in its B sliver the first row tile of a one-block product
-// prefetches. That sliver (k x panel width: 32-64 KiB on AVX2 at k = 512 to
-// 1024) is not in L2 when the block's first tile reaches it, and is shared
-// by only 4-8 row tiles (mc = 48-96 rows), so the first tile's wait on L3
-// was a visible share of the block; the later tiles find it in L2 and do
-// not prefetch, since a prefetch takes a load slot of the FMA loop. Nor do
-// blocked products (kc = kGemmKc), whose 16 KiB slivers serve 24 tiles.
-// Measured with and without it in one binary, repetitions interleaved and
-// paired (AVX2, our AMD EPYC VM, medians of 8 to 12 pairs per run, the
-// range over runs): 1024^3 1.05-1.10x on one thread and 1.03-1.11x on two,
-// 2048 x 1024 x 2048 1.04-1.13x and 1.08-1.12x, 512 x 768 x 768 1.00-1.01x
-// and 1.00-1.09x, 512^3 0.99-1.06x and 0.93-0.99x; on the blocked 2048^3 it
-// was 0.98-0.99x and 0.97x. It never changes a bit.
+// How far ahead in its B sliver the first row tile of a block longer than
+// kGemmKc (one-block products, and kGemmLongKc blocks) prefetches. Such a
+// sliver (kc x panel width: 32-64 KiB on AVX2) is not in L2 when the
+// block's first tile reaches it, and a one-block product shares it among
+// only 4-8 row tiles (mc = 48-96 rows), so the first tile's wait on L3 was
+// a visible share of the block; the later tiles find it in L2 and do not
+// prefetch, since a prefetch takes a load slot of the FMA loop. Nor do
+// kGemmKc blocks, whose 16 KiB slivers serve 24 tiles. Measured with and
+// without it in one binary, repetitions interleaved and paired (AVX2, our
+// AMD EPYC VM, medians of 8 to 12 pairs per run, the range over runs):
+// 1024^3 1.05-1.10x on one thread and 1.03-1.11x on two, 2048 x 1024 x
+// 2048 1.04-1.13x and 1.08-1.12x, 512 x 768 x 768 1.00-1.01x and
+// 1.00-1.09x, 512^3 0.99-1.06x and 0.93-0.99x; on 2048^3 in kGemmKc blocks
+// it was 0.98-0.99x and 0.97x (the kGemmLongKc blocks were measured with
+// it). It never changes a bit.
 inline constexpr int64_t kGemmPrefetchBBytes = 4096;
-static_assert(kGemmMc * kGemmKc <= kGemmPackAFloats, "the packing buffer holds a blocked A block");
-static_assert(kGemmPackAFloats / kGemmSinglePassMaxK >= kGemmMaxTileRows, "a single-pass block holds a whole tile");
+static_assert(kGemmKc <= kGemmLongKc && kGemmSinglePassAFloats <= kGemmPackAFloats,
+              "the packing buffer holds every packed A block");
+static_assert(kGemmSinglePassAFloats / kGemmSinglePassMaxK >= kGemmMaxTileRows, "a single-pass block holds a whole tile");
 
 // Panels per task: as wide as 64 panels (1024 columns on AVX2), so each
 // packed A block is packed once per 2 * 1024 FLOPs per element and reused

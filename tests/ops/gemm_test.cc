@@ -212,19 +212,20 @@ TEST(GemmTest, PackedAndInPlaceAGiveTheSameBits) {
 
 TEST(GemmTest, OneInnerBlockAndKcBlocksGiveTheSameBits) {
   // A packed product with k <= kGemmSinglePassMaxK runs in one k block of
-  // fewer rows; A read in place (a few rows) and k above the limit walk k
-  // in kGemmKc blocks. Every output is the same FMA chain either way, so
-  // the first rows of the one-block product equal the blocked in-place
+  // fewer rows, and above it in kGemmLongKc blocks; A read in place (a few
+  // rows) walks k in kGemmKc blocks. Every output is the same FMA chain
+  // either way, so the first rows of the packed product equal the in-place
   // product of those rows alone, bit for bit (n = 45 ends in a partial
   // panel, whose running sum goes through a stack row between blocks).
   struct Blocked {
     int64_t m, k, mc, kc;
   };
   const Blocked cases[] = {
-      {450, 300, 144, 300},                                             // one block, mc capped
-      {200, 700, 60, 700},                                              // one block, 60-row blocks
-      {130, ops::kGemmSinglePassMaxK, 48, ops::kGemmSinglePassMaxK},    // the largest one block
-      {130, ops::kGemmSinglePassMaxK + 1, ops::kGemmMc, ops::kGemmKc},  // kGemmKc blocks
+      {450, 300, 144, 300},                                                 // one block, mc capped
+      {200, 700, 60, 700},                                                  // one block, 60-row blocks
+      {130, ops::kGemmSinglePassMaxK, 48, ops::kGemmSinglePassMaxK},        // the largest one block
+      {130, ops::kGemmSinglePassMaxK + 1, ops::kGemmMc, ops::kGemmLongKc},  // kGemmLongKc blocks
+      {150, 3 * ops::kGemmLongKc + 7, ops::kGemmMc, ops::kGemmLongKc},      // 2 row blocks, short last k block
   };
   constexpr int64_t kN = 45, kFew = 32;
   for (const Blocked& c : cases) {
