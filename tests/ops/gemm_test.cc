@@ -154,21 +154,30 @@ TEST(GemmTest, LargeProductSpreadsOverThreadsBitwiseEqual) {
   });
 }
 
+// The operands of Y[m, n] = A[m, k] * B: A row-major with row stride lda,
+// B packed, Y with row stride ldy; alpha, C and the activation keep their
+// defaults.
+ops::GemmF32Params ProductParams(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+                                 ops::PackedBF32View b, float* y, int64_t ldy) {
+  ops::GemmF32Params p;
+  p.m = m;
+  p.n = n;
+  p.k = k;
+  p.a = a;
+  p.lda = lda;
+  p.b = b;
+  p.y = y;
+  p.ldy = ldy;
+  return p;
+}
+
 // The product of the first `m` rows of `a` ([rows, k], row-major) with the
 // packed B ([k, n]), on the calling thread.
 std::vector<float> LeadingRowsProduct(const OwnedTensor& a, const ops::PackedBF32& packed, int64_t m, int64_t k,
                                       int64_t n) {
   std::vector<float> y(static_cast<size_t>(m * n));
-  ops::GemmF32Params p;
-  p.m = m;
-  p.n = n;
-  p.k = k;
-  p.a = a.view.data_as<float>();
-  p.lda = k;
-  p.b = packed.view();
-  p.y = y.data();
-  p.ldy = n;
-  EXPECT_TRUE(ops::GemmF32(p, nullptr).ok());
+  EXPECT_TRUE(ops::GemmF32(ProductParams(m, n, k, a.view.data_as<float>(), k, packed.view(), y.data(), n), nullptr)
+                  .ok());
   return y;
 }
 
@@ -457,15 +466,7 @@ TEST(GemmF32Test, StridedOperandsAndPanelWidthCheck) {
   std::vector<float> y(static_cast<size_t>(m * ldy), -7.0f);
   auto packed = ops::PackedBF32::Pack(b.view.data_as<float>(), ldb, false, k, n);
   ASSERT_TRUE(packed.ok()) << packed.status().ToString();
-  ops::GemmF32Params p;
-  p.m = m;
-  p.n = n;
-  p.k = k;
-  p.a = a.view.data_as<float>();
-  p.lda = lda;
-  p.b = packed.value().view();
-  p.y = y.data();
-  p.ldy = ldy;
+  ops::GemmF32Params p = ProductParams(m, n, k, a.view.data_as<float>(), lda, packed.value().view(), y.data(), ldy);
   ASSERT_TRUE(ops::GemmF32(p, nullptr).ok());
   const float* av = a.view.data_as<float>();
   const float* bv = b.view.data_as<float>();
@@ -497,8 +498,6 @@ TEST(GemmF32Test, FusedActivationEpilogues) {
   OwnedTensor a = RandomF32({m, k}, 11);
   OwnedTensor b = RandomF32({k, n}, 12);
   OwnedTensor c = RandomF32({n}, 13);
-  auto packed = ops::PackedBF32::Pack(b.view.data_as<float>(), n, false, k, n);
-  ASSERT_TRUE(packed.ok()) << packed.status().ToString();
   const float* av = a.view.data_as<float>();
   const float* bv = b.view.data_as<float>();
   const float* cv = c.view.data_as<float>();
@@ -517,23 +516,14 @@ TEST(GemmF32Test, FusedActivationEpilogues) {
   ForEachTarget([&](const char* target) {
     for (const Act& act : acts) {
       std::vector<float> y(static_cast<size_t>(m * n));
-      ops::GemmF32Params p;
-      p.m = m;
-      p.n = n;
-      p.k = k;
-      p.a = av;
-      p.lda = k;
-      p.b = packed.value().view();
+      auto packed = ops::PackedBF32::Pack(bv, n, false, k, n);  // for this target's panel width
+      ASSERT_TRUE(packed.ok()) << packed.status().ToString();
+      ops::GemmF32Params p = ProductParams(m, n, k, av, k, packed.value().view(), y.data(), n);
       p.alpha = alpha;
       p.c = cv;
       p.c_stride_n = 1;
       p.beta = beta;
       p.activation = act.act;
-      p.y = y.data();
-      p.ldy = n;
-      auto repacked = ops::PackedBF32::Pack(bv, n, false, k, n);  // for this target's panel width
-      ASSERT_TRUE(repacked.ok());
-      p.b = repacked.value().view();
       ASSERT_TRUE(ops::GemmF32(p, nullptr).ok());
       for (int64_t i = 0; i < m; ++i) {
         for (int64_t j = 0; j < n; ++j) {
