@@ -141,11 +141,25 @@ HWY_INLINE size_t ChunkWidth() {
   return 2 * hn::Lanes(d);
 }
 
-// Six rows by one chunk: 12 accumulators, 2 loads and 6 broadcasts per
-// 12 FMAs, which with 16 vector registers (AVX2, SSE4) is the largest tile
-// that does not spill.
-HWY_INLINE void ProductRows6(const float* HWY_RESTRICT a, size_t lda, const float* HWY_RESTRICT panel, size_t k,
-                             float* HWY_RESTRICT out, size_t ldo) {
+// kRows (4 to 6) rows by one chunk: 2 * kRows accumulators, 2 loads and
+// kRows broadcasts per 2 * kRows FMAs. Six rows (12 accumulators) is the
+// largest tile that does not spill with 16 vector registers (AVX2, SSE4);
+// four (8 chains) just covers the FMA latency x throughput product.
+#define TSR_RNN_ROW_FMA(r)                        \
+  if constexpr (kRows > r) {                      \
+    const auto av = hn::Set(d, a[r * lda + q]);   \
+    c##r##0 = hn::MulAdd(av, b0, c##r##0);        \
+    c##r##1 = hn::MulAdd(av, b1, c##r##1);        \
+  }
+#define TSR_RNN_ROW_STORE(r)                      \
+  if constexpr (kRows > r) {                      \
+    hn::StoreU(c##r##0, d, out + r * ldo);        \
+    hn::StoreU(c##r##1, d, out + r * ldo + n);    \
+  }
+template <size_t kRows>
+HWY_INLINE void ProductRows(const float* HWY_RESTRICT a, size_t lda, const float* HWY_RESTRICT panel, size_t k,
+                            float* HWY_RESTRICT out, size_t ldo) {
+  static_assert(kRows >= 4 && kRows <= 6, "four to six rows");
   const hn::ScalableTag<float> d;
   const size_t n = hn::Lanes(d);
   auto c00 = hn::Zero(d), c01 = hn::Zero(d), c10 = hn::Zero(d), c11 = hn::Zero(d);
@@ -154,71 +168,22 @@ HWY_INLINE void ProductRows6(const float* HWY_RESTRICT a, size_t lda, const floa
   for (size_t q = 0; q < k; ++q) {
     const auto b0 = hn::Load(d, panel + q * 2 * n);
     const auto b1 = hn::Load(d, panel + q * 2 * n + n);
-    auto av = hn::Set(d, a[q]);
-    c00 = hn::MulAdd(av, b0, c00);
-    c01 = hn::MulAdd(av, b1, c01);
-    av = hn::Set(d, a[lda + q]);
-    c10 = hn::MulAdd(av, b0, c10);
-    c11 = hn::MulAdd(av, b1, c11);
-    av = hn::Set(d, a[2 * lda + q]);
-    c20 = hn::MulAdd(av, b0, c20);
-    c21 = hn::MulAdd(av, b1, c21);
-    av = hn::Set(d, a[3 * lda + q]);
-    c30 = hn::MulAdd(av, b0, c30);
-    c31 = hn::MulAdd(av, b1, c31);
-    av = hn::Set(d, a[4 * lda + q]);
-    c40 = hn::MulAdd(av, b0, c40);
-    c41 = hn::MulAdd(av, b1, c41);
-    av = hn::Set(d, a[5 * lda + q]);
-    c50 = hn::MulAdd(av, b0, c50);
-    c51 = hn::MulAdd(av, b1, c51);
+    TSR_RNN_ROW_FMA(0)
+    TSR_RNN_ROW_FMA(1)
+    TSR_RNN_ROW_FMA(2)
+    TSR_RNN_ROW_FMA(3)
+    TSR_RNN_ROW_FMA(4)
+    TSR_RNN_ROW_FMA(5)
   }
-  hn::StoreU(c00, d, out);
-  hn::StoreU(c01, d, out + n);
-  hn::StoreU(c10, d, out + ldo);
-  hn::StoreU(c11, d, out + ldo + n);
-  hn::StoreU(c20, d, out + 2 * ldo);
-  hn::StoreU(c21, d, out + 2 * ldo + n);
-  hn::StoreU(c30, d, out + 3 * ldo);
-  hn::StoreU(c31, d, out + 3 * ldo + n);
-  hn::StoreU(c40, d, out + 4 * ldo);
-  hn::StoreU(c41, d, out + 4 * ldo + n);
-  hn::StoreU(c50, d, out + 5 * ldo);
-  hn::StoreU(c51, d, out + 5 * ldo + n);
+  TSR_RNN_ROW_STORE(0)
+  TSR_RNN_ROW_STORE(1)
+  TSR_RNN_ROW_STORE(2)
+  TSR_RNN_ROW_STORE(3)
+  TSR_RNN_ROW_STORE(4)
+  TSR_RNN_ROW_STORE(5)
 }
-
-// Four rows by one chunk: 8 accumulators, 2 loads and 4 broadcasts per k.
-HWY_INLINE void ProductRows4(const float* HWY_RESTRICT a, size_t lda, const float* HWY_RESTRICT panel, size_t k,
-                             float* HWY_RESTRICT out, size_t ldo) {
-  const hn::ScalableTag<float> d;
-  const size_t n = hn::Lanes(d);
-  auto c00 = hn::Zero(d), c01 = hn::Zero(d), c10 = hn::Zero(d), c11 = hn::Zero(d);
-  auto c20 = hn::Zero(d), c21 = hn::Zero(d), c30 = hn::Zero(d), c31 = hn::Zero(d);
-  for (size_t q = 0; q < k; ++q) {
-    const auto b0 = hn::Load(d, panel + q * 2 * n);
-    const auto b1 = hn::Load(d, panel + q * 2 * n + n);
-    const auto a0 = hn::Set(d, a[q]);
-    const auto a1 = hn::Set(d, a[lda + q]);
-    const auto a2 = hn::Set(d, a[2 * lda + q]);
-    const auto a3 = hn::Set(d, a[3 * lda + q]);
-    c00 = hn::MulAdd(a0, b0, c00);
-    c01 = hn::MulAdd(a0, b1, c01);
-    c10 = hn::MulAdd(a1, b0, c10);
-    c11 = hn::MulAdd(a1, b1, c11);
-    c20 = hn::MulAdd(a2, b0, c20);
-    c21 = hn::MulAdd(a2, b1, c21);
-    c30 = hn::MulAdd(a3, b0, c30);
-    c31 = hn::MulAdd(a3, b1, c31);
-  }
-  hn::StoreU(c00, d, out);
-  hn::StoreU(c01, d, out + n);
-  hn::StoreU(c10, d, out + ldo);
-  hn::StoreU(c11, d, out + ldo + n);
-  hn::StoreU(c20, d, out + 2 * ldo);
-  hn::StoreU(c21, d, out + 2 * ldo + n);
-  hn::StoreU(c30, d, out + 3 * ldo);
-  hn::StoreU(c31, d, out + 3 * ldo + n);
-}
+#undef TSR_RNN_ROW_FMA
+#undef TSR_RNN_ROW_STORE
 
 // One row by four chunks (the batch-1 case): 8 independent FMA chains, so
 // the FMA latency is hidden even though each row value is used once.
@@ -276,10 +241,10 @@ HWY_INLINE void UnitProduct(const float* a, size_t rows, size_t k, const float* 
   const size_t chunk = k * cw;
   size_t r = 0;
   for (; r + 6 <= rows; r += 6) {
-    for (size_t c = 0; c < chunks; ++c) ProductRows6(a + r * k, k, panels + c * chunk, k, out + r * ldo + c * cw, ldo);
+    for (size_t c = 0; c < chunks; ++c) ProductRows<6>(a + r * k, k, panels + c * chunk, k, out + r * ldo + c * cw, ldo);
   }
   for (; r + 4 <= rows; r += 4) {
-    for (size_t c = 0; c < chunks; ++c) ProductRows4(a + r * k, k, panels + c * chunk, k, out + r * ldo + c * cw, ldo);
+    for (size_t c = 0; c < chunks; ++c) ProductRows<4>(a + r * k, k, panels + c * chunk, k, out + r * ldo + c * cw, ldo);
   }
   for (; r < rows; ++r) {
     size_t c = 0;
