@@ -514,10 +514,10 @@ TEST(GemmF32Test, FusedActivationEpilogues) {
       {ops::GemmActivation::kTanh, "tanh", [](double x) { return std::tanh(x); }},
   };
   ForEachTarget([&](const char* target) {
+    auto packed = ops::PackedBF32::Pack(bv, n, false, k, n);  // for this target's panel width
+    ASSERT_TRUE(packed.ok()) << packed.status().ToString();
     for (const Act& act : acts) {
       std::vector<float> y(static_cast<size_t>(m * n));
-      auto packed = ops::PackedBF32::Pack(bv, n, false, k, n);  // for this target's panel width
-      ASSERT_TRUE(packed.ok()) << packed.status().ToString();
       ops::GemmF32Params p = ProductParams(m, n, k, av, k, packed.value().view(), y.data(), n);
       p.alpha = alpha;
       p.c = cv;
