@@ -12,7 +12,9 @@ namespace tessera {
 
 // ParallelFor on tbb::parallel_for in the calling thread's arena. The range
 // is cut into fixed chunks [i*grain, min(n, (i+1)*grain)), so chunk bounds
-// never depend on the number of threads.
+// never depend on the number of threads. In an arena of one thread, or for
+// a single chunk, the chunks run in order on the calling thread without TBB
+// tasks.
 class TbbRunner final : public ParallelRunner {
  public:
   void ParallelFor(int64_t n, int64_t grain, void (*fn)(void*, int64_t, int64_t), void* ctx) const override;
