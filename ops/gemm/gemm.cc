@@ -60,10 +60,12 @@ namespace {
 // products a few chunks per thread.
 constexpr double kChunkFlops = 1 << 20;
 
-// A GEMV (M = 1) streams B once and is bound by memory, not FMAs; two
-// cores read it about twice as fast, so it splits at a quarter of that:
-// 1 x 512 x 512 (2^19 FLOPs, ~16 us) runs as two chunks on two threads.
-constexpr double kGemvChunkFlops = 1 << 18;
+// Products that pack nothing split at a quarter of that. A GEMV (M = 1)
+// streams B once and is bound by memory, not FMAs; two cores read it about
+// twice as fast: 1 x 512 x 512 (2^19 FLOPs, ~16 us) runs as two chunks on
+// two threads. A product that reads A in place has no packing to amortise,
+// and 64^3 (2^19 FLOPs, ~6 us) runs as two chunks (GemmPanelsPerTask).
+constexpr double kNoPackChunkFlops = 1 << 18;
 
 // Matrices with fewer floats than this pack on the calling thread.
 constexpr int64_t kParallelPackFloats = 1 << 16;
@@ -190,7 +192,8 @@ Status GemmF32Batch(const GemmF32Params* params, int64_t count, const ParallelRu
   const double task_flops = 2.0 * static_cast<double>(std::min(p.m, grid.blocking.mc)) *
                             static_cast<double>(std::min(p.n, grid.panels_per_task * panel_width)) *
                             static_cast<double>(std::max<int64_t>(p.k, 1));
-  const double chunk_flops = p.m == 1 ? kGemvChunkFlops : kChunkFlops;
+  const bool packs_nothing = p.m == 1 || !GemmPacksA(p.m, p.k, p.trans_a);
+  const double chunk_flops = packs_nothing ? kNoPackChunkFlops : kChunkFlops;
   const int64_t grain = std::max<int64_t>(1, static_cast<int64_t>(chunk_flops / task_flops));
   std::atomic<bool> out_of_memory{false};
   RunChunks(runner, items, grain, [&](int64_t begin, int64_t end) {

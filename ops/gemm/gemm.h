@@ -182,14 +182,19 @@ static_assert(kGemmSinglePassAFloats / kGemmSinglePassMaxK >= kGemmMaxTileRows, 
 // across many panels (the B slivers a task streams per k block, 64 x 16
 // KiB on AVX2, come from L3; packing was 10% of 1024^3 at 16 panels per
 // task and is 5% at 32), but narrower when that would leave fewer than 16
-// tasks to share among threads (small M). Not below 4 panels: a task packs
-// its A block once, and packing one element costs about as much as the
-// 2 * columns FLOPs it feeds, so a one-panel task would spend a third of
-// its time packing. GEMV (M = 1) packs nothing and may go down to one
-// panel. Any split gives the same bits: a task always computes its outputs
-// whole. `row_blocks` is ceil(m / mc).
-inline int64_t GemmPanelsPerTask(int64_t m, int64_t row_blocks, int64_t panels) {
-  const int64_t narrowest = m == 1 ? 1 : 4;
+// tasks to share among threads (small M). Not below 4 panels when A is
+// packed: a task packs its A block once, and packing one element costs
+// about as much as the 2 * columns FLOPs it feeds, so a one-panel task
+// would spend a third of its time packing. A read in place costs nothing
+// up front, so such a task may be 2 panels wide: 64^3 (4 panels) is then
+// two tasks instead of one, which two threads ran 1.13-1.27x as fast
+// (medians of 20 paired repetitions, three runs), with 128^3 at 0.96-1.05x
+// and 256^3 at 1.01x on two threads and every shape at 0.98-1.02x on one.
+// GEMV (M = 1) packs nothing and may go down to one panel. Any split gives
+// the same bits: a task always computes its outputs whole. `row_blocks` is
+// ceil(m / mc).
+inline int64_t GemmPanelsPerTask(int64_t m, int64_t row_blocks, int64_t panels, bool packs_a) {
+  const int64_t narrowest = m == 1 ? 1 : packs_a ? 4 : 2;
   int64_t per_task = 64;
   while (per_task > narrowest && row_blocks * ((panels + per_task - 1) / per_task) < 16) per_task /= 2;
   return per_task;
@@ -213,7 +218,7 @@ inline GemmTaskGrid GemmTaskGridOf(int64_t m, int64_t n, int64_t k, bool trans_a
   g.blocking = GemmBlockingOf(m, k, trans_a);
   g.row_blocks = (m + g.blocking.mc - 1) / g.blocking.mc;
   g.panels = (n + panel_width - 1) / panel_width;
-  g.panels_per_task = GemmPanelsPerTask(m, g.row_blocks, g.panels);
+  g.panels_per_task = GemmPanelsPerTask(m, g.row_blocks, g.panels, GemmPacksA(m, k, trans_a));
   g.panel_groups = (g.panels + g.panels_per_task - 1) / g.panels_per_task;
   return g;
 }
