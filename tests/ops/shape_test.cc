@@ -91,7 +91,7 @@ TEST(ShapeOpsTest, TransposeMatchesReference) {
     }
     for (const Tensor* in : {&x.view, &xi.view}) {
       Op op{"Transpose"};
-      op.inputs = {in};
+      op.inputs.push_back(in);
       if (!perm.empty()) op.attrs.Set("perm", Attribute::Ints(perm));
       auto r = op.Run();
       ASSERT_TRUE(r.ok()) << r.status().ToString();
