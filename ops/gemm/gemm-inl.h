@@ -102,14 +102,12 @@ HWY_INLINE int64_t PanelWidthF32() {
 // target's tile height adds to it.
 struct GemmTasks : GemmTaskGrid {
   int64_t row_tiles = 0;
-  bool pack_a = true;
 };
 
 HWY_INLINE GemmTasks TasksOf(const GemmF32Params& p) {
   GemmTasks t;
   static_cast<GemmTaskGrid&>(t) = GemmTaskGridOf(p.m, p.n, p.k, p.trans_a, p.b.panel_width);
   t.row_tiles = (p.m + kTileRows - 1) / kTileRows;
-  t.pack_a = GemmPacksA(p.m, p.k, p.trans_a);
   return t;
 }
 

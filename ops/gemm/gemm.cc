@@ -192,7 +192,7 @@ Status GemmF32Batch(const GemmF32Params* params, int64_t count, const ParallelRu
   const double task_flops = 2.0 * static_cast<double>(std::min(p.m, grid.blocking.mc)) *
                             static_cast<double>(std::min(p.n, grid.panels_per_task * panel_width)) *
                             static_cast<double>(std::max<int64_t>(p.k, 1));
-  const bool packs_nothing = p.m == 1 || !GemmPacksA(p.m, p.k, p.trans_a);
+  const bool packs_nothing = p.m == 1 || !grid.pack_a;
   const double chunk_flops = packs_nothing ? kNoPackChunkFlops : kChunkFlops;
   const int64_t grain = std::max<int64_t>(1, static_cast<int64_t>(chunk_flops / task_flops));
   std::atomic<bool> out_of_memory{false};

@@ -206,6 +206,7 @@ inline int64_t GemmPanelsPerTask(int64_t m, int64_t row_blocks, int64_t panels, 
 // (gemm-inl.h) finds each task's rows and panels with it, so both number
 // them alike.
 struct GemmTaskGrid {
+  bool pack_a = true;  // GemmPacksA
   GemmBlocking blocking;
   int64_t row_blocks = 0;
   int64_t panels = 0;
@@ -215,10 +216,11 @@ struct GemmTaskGrid {
 };
 inline GemmTaskGrid GemmTaskGridOf(int64_t m, int64_t n, int64_t k, bool trans_a, int64_t panel_width) {
   GemmTaskGrid g;
+  g.pack_a = GemmPacksA(m, k, trans_a);
   g.blocking = GemmBlockingOf(m, k, trans_a);
   g.row_blocks = (m + g.blocking.mc - 1) / g.blocking.mc;
   g.panels = (n + panel_width - 1) / panel_width;
-  g.panels_per_task = GemmPanelsPerTask(m, g.row_blocks, g.panels, GemmPacksA(m, k, trans_a));
+  g.panels_per_task = GemmPanelsPerTask(m, g.row_blocks, g.panels, g.pack_a);
   g.panel_groups = (g.panels + g.panels_per_task - 1) / g.panels_per_task;
   return g;
 }
