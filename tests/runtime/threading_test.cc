@@ -38,12 +38,11 @@ Chunks Expected(int64_t n, int64_t grain) {
   return out;
 }
 
-Chunks RunIn(int threads, int64_t n, int64_t grain, std::vector<std::thread::id>* ran_on = nullptr) {
+Chunks RunIn(int threads, int64_t n, int64_t grain) {
   Recorder r;
   ThreadArena arena(threads);
   TbbRunner runner;
   arena.Execute([&] { runner.ParallelFor(n, grain, Record, &r); });
-  if (ran_on != nullptr) *ran_on = r.threads;
   std::sort(r.chunks.begin(), r.chunks.end());
   return r.chunks;
 }
