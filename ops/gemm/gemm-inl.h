@@ -128,47 +128,54 @@ HWY_INLINE void RowBlockOf(const GemmTasks& t, int64_t m, int64_t rb, int64_t* r
   *rows = (end < m ? end : m) - *row0;
 }
 
-// Packs inner indices [0, kc) of six row-major rows (src, src + lda, ...)
-// into a 6-row micro-panel, four indices at a time: a 4x4 transpose of rows
-// 0-3 and an interleave of rows 4-5 give, per index, four values and two,
-// stored side by side (six loads and eight stores per 24 values). Returns
-// how many indices it packed (a multiple of four); the caller packs the
-// rest.
-HWY_INLINE int64_t PackSixRowsBy4(const float* HWY_RESTRICT src, int64_t lda, int64_t kc,
-                                  float* HWY_RESTRICT panel) {
-#if !(HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3) || HWY_TARGET == HWY_SCALAR
-  // Only the 6-row tiles of x86's 16-register targets come here.
+// Packs inner indices [0, kc) of a whole tile's kTileRows row-major rows
+// (src, src + lda, ...) into its micro-panel, four indices at a time: a 4x4
+// transpose of each group of four rows, and for a 6-row tile an interleave
+// of rows 4-5, stored side by side (per 4 x kTileRows values, kTileRows
+// 16-byte loads and about as many stores). Returns how many indices it
+// packed (a multiple of four); the caller packs the rest.
+HWY_INLINE int64_t PackTileRowsBy4(const float* HWY_RESTRICT src, int64_t lda, int64_t kc,
+                                   float* HWY_RESTRICT panel) {
+#if HWY_TARGET == HWY_SCALAR
   (void)src;
   (void)lda;
   (void)kc;
   (void)panel;
   return 0;
 #else
+  static_assert(kTileRows % 4 == 0 || kTileRows % 4 == 2, "groups of four rows, then at most a pair");
   const hn::Full128<float> d4;
   const hn::Full64<float> d2;
   int64_t q = 0;
   for (; q + 4 <= kc; q += 4) {
-    const auto a0 = hn::LoadU(d4, src + q);
-    const auto a1 = hn::LoadU(d4, src + lda + q);
-    const auto a2 = hn::LoadU(d4, src + 2 * lda + q);
-    const auto a3 = hn::LoadU(d4, src + 3 * lda + q);
-    const auto a4 = hn::LoadU(d4, src + 4 * lda + q);
-    const auto a5 = hn::LoadU(d4, src + 5 * lda + q);
-    const auto p01l = hn::InterleaveLower(d4, a0, a1);  // a0[0] a1[0] a0[1] a1[1]
-    const auto p23l = hn::InterleaveLower(d4, a2, a3);
-    const auto p01u = hn::InterleaveUpper(d4, a0, a1);  // a0[2] a1[2] a0[3] a1[3]
-    const auto p23u = hn::InterleaveUpper(d4, a2, a3);
-    const auto p45l = hn::InterleaveLower(d4, a4, a5);  // a4[0] a5[0] a4[1] a5[1]
-    const auto p45u = hn::InterleaveUpper(d4, a4, a5);
-    float* out = panel + q * 6;
-    hn::StoreU(hn::ConcatLowerLower(d4, p23l, p01l), d4, out);  // index q: rows 0-3
-    hn::StoreU(hn::LowerHalf(d2, p45l), d2, out + 4);           // index q: rows 4-5
-    hn::StoreU(hn::ConcatUpperUpper(d4, p23l, p01l), d4, out + 6);
-    hn::StoreU(hn::UpperHalf(d2, p45l), d2, out + 10);
-    hn::StoreU(hn::ConcatLowerLower(d4, p23u, p01u), d4, out + 12);
-    hn::StoreU(hn::LowerHalf(d2, p45u), d2, out + 16);
-    hn::StoreU(hn::ConcatUpperUpper(d4, p23u, p01u), d4, out + 18);
-    hn::StoreU(hn::UpperHalf(d2, p45u), d2, out + 22);
+    float* out = panel + q * kTileRows;
+    for (int64_t g = 0; g + 4 <= kTileRows; g += 4) {
+      const float* rows = src + g * lda + q;
+      const auto a0 = hn::LoadU(d4, rows);
+      const auto a1 = hn::LoadU(d4, rows + lda);
+      const auto a2 = hn::LoadU(d4, rows + 2 * lda);
+      const auto a3 = hn::LoadU(d4, rows + 3 * lda);
+      const auto p01l = hn::InterleaveLower(d4, a0, a1);  // a0[0] a1[0] a0[1] a1[1]
+      const auto p23l = hn::InterleaveLower(d4, a2, a3);
+      const auto p01u = hn::InterleaveUpper(d4, a0, a1);  // a0[2] a1[2] a0[3] a1[3]
+      const auto p23u = hn::InterleaveUpper(d4, a2, a3);
+      hn::StoreU(hn::ConcatLowerLower(d4, p23l, p01l), d4, out + g);  // index q: rows g .. g+3
+      hn::StoreU(hn::ConcatUpperUpper(d4, p23l, p01l), d4, out + kTileRows + g);
+      hn::StoreU(hn::ConcatLowerLower(d4, p23u, p01u), d4, out + 2 * kTileRows + g);
+      hn::StoreU(hn::ConcatUpperUpper(d4, p23u, p01u), d4, out + 3 * kTileRows + g);
+    }
+    if constexpr (kTileRows % 4 == 2) {
+      const float* rows = src + (kTileRows - 2) * lda + q;
+      const auto a4 = hn::LoadU(d4, rows);
+      const auto a5 = hn::LoadU(d4, rows + lda);
+      const auto p45l = hn::InterleaveLower(d4, a4, a5);  // a4[0] a5[0] a4[1] a5[1]
+      const auto p45u = hn::InterleaveUpper(d4, a4, a5);
+      float* pair = out + kTileRows - 2;
+      hn::StoreU(hn::LowerHalf(d2, p45l), d2, pair);
+      hn::StoreU(hn::UpperHalf(d2, p45l), d2, pair + kTileRows);
+      hn::StoreU(hn::LowerHalf(d2, p45u), d2, pair + 2 * kTileRows);
+      hn::StoreU(hn::UpperHalf(d2, p45u), d2, pair + 3 * kTileRows);
+    }
   }
   return q;
 #endif
@@ -186,16 +193,15 @@ HWY_INLINE void PackABlock(const GemmF32Params& p, int64_t row0, int64_t rows, i
     const int64_t r_end = (rows - t * kTileRows) < kTileRows ? (rows - t * kTileRows) : kTileRows;
     if (!p.trans_a) {
       const float* src = p.a + (row0 + t * kTileRows) * p.lda + p0;
-      // Whole 6-row tiles (16-register targets) transpose four indices at a
-      // time. Packing took 3.6% of the micro-kernel's time at 1024^3 and
-      // 2048^3 copying one float at a time, 2.9% this way, and 6.7% one row
-      // at a time (scattered 4-byte stores). Where A comes from L3 or DRAM
-      // (an RNN's projection, M 2048 x K 256) reading A bounds it and all
-      // three cost about the same, 17% of the micro-kernel's time.
+      // Whole tiles transpose four indices at a time. On AVX2 (6-row tiles)
+      // packing took 3.6% of the micro-kernel's time at 1024^3 and 2048^3
+      // copying one float at a time, 2.9% this way, and 6.7% one row at a
+      // time (scattered 4-byte stores); where A comes from L3 or DRAM (an
+      // RNN's projection, M 2048 x K 256) reading A bounds it and all three
+      // cost about the same. On AVX-512 (12-row tiles, twice the FMA rate)
+      // copying one float at a time took a quarter of 512^3's time (perf).
       int64_t q0 = 0;
-      if constexpr (kTileRows == 6) {
-        if (r_end == kTileRows) q0 = PackSixRowsBy4(src, p.lda, kc, panel);
-      }
+      if (r_end == kTileRows) q0 = PackTileRowsBy4(src, p.lda, kc, panel);
       for (int64_t r = 0; r < r_end; ++r) {
         for (int64_t q = q0; q < kc; ++q) panel[q * kTileRows + r] = src[r * p.lda + q];
       }
