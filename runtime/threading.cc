@@ -43,6 +43,8 @@ void TbbRunner::ParallelFor(int64_t n, int64_t grain, void (*fn)(void*, int64_t,
   TSR_TSAN_ACQUIRE(&after);
 }
 
+int TbbRunner::MaxConcurrency() const { return tbb::this_task_arena::max_concurrency(); }
+
 struct ThreadArena::Impl {
   explicit Impl(int n) : arena(n) {}
   tbb::task_arena arena;

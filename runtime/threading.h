@@ -18,6 +18,8 @@ namespace tessera {
 class TbbRunner final : public ParallelRunner {
  public:
   void ParallelFor(int64_t n, int64_t grain, void (*fn)(void*, int64_t, int64_t), void* ctx) const override;
+  // The calling thread's arena's concurrency.
+  int MaxConcurrency() const override;
 };
 
 // A pool of at most `num_threads` threads (the caller's thread included)

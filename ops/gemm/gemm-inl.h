@@ -104,9 +104,9 @@ struct GemmTasks : GemmTaskGrid {
   int64_t row_tiles = 0;
 };
 
-HWY_INLINE GemmTasks TasksOf(const GemmF32Params& p) {
+HWY_INLINE GemmTasks TasksOf(const GemmF32Params& p, const GemmTaskGrid& grid) {
   GemmTasks t;
-  static_cast<GemmTaskGrid&>(t) = GemmTaskGridOf(p.m, p.n, p.k, p.trans_a, p.b.panel_width);
+  static_cast<GemmTaskGrid&>(t) = grid;
   t.row_tiles = (p.m + kTileRows - 1) / kTileRows;
   return t;
 }

@@ -20,8 +20,9 @@ int64_t GemmF32PanelWidthKernel() { return PanelWidthF32(); }
 // Tasks [begin, end) of `count` products of equal shape, numbered
 // product-major: item = product * tasks_per_product + task. `a_pack` holds
 // kGemmPackAFloats floats.
-void GemmF32TasksKernel(const GemmF32Params* params, int64_t begin, int64_t end, float* a_pack) {
-  const GemmTasks t = TasksOf(params[0]);
+void GemmF32TasksKernel(const GemmF32Params* params, const GemmTaskGrid& grid, int64_t begin, int64_t end,
+                        float* a_pack) {
+  const GemmTasks t = TasksOf(params[0], grid);
   const int64_t per_product = t.count();
   // Consecutive tasks of one row block run as one call, so they pack each
   // A block once.
@@ -185,7 +186,8 @@ Status GemmF32Batch(const GemmF32Params* params, int64_t count, const ParallelRu
   for (int64_t i = 0; i < count; ++i) TSR_RETURN_IF_ERROR(CheckParams(params[i], params[0], panel_width));
   const GemmF32Params& p = params[0];
   if (p.m == 0 || p.n == 0) return Status::Ok();
-  const GemmTaskGrid grid = GemmTaskGridOf(p.m, p.n, p.k, p.trans_a, panel_width);
+  const int threads = runner != nullptr ? runner->MaxConcurrency() : 1;
+  const GemmTaskGrid grid = GemmTaskGridOf(p.m, p.n, p.k, p.trans_a, panel_width, threads);
   const int64_t items = count * grid.count();
   // A task is at most mc x (panels_per_task * panel_width) outputs; take
   // the product's own extent where it is smaller.
@@ -202,7 +204,7 @@ Status GemmF32Batch(const GemmF32Params* params, int64_t count, const ParallelRu
       out_of_memory.store(true, std::memory_order_relaxed);
       return;
     }
-    HWY_DYNAMIC_DISPATCH(GemmF32TasksKernel)(params, begin, end, a_pack);
+    HWY_DYNAMIC_DISPATCH(GemmF32TasksKernel)(params, grid, begin, end, a_pack);
   });
   if (out_of_memory.load()) {
     return Error(StatusCode::kResourceExhausted, "GemmF32: could not allocate the ", kGemmPackAFloats * sizeof(float),

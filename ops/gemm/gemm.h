@@ -177,34 +177,48 @@ static_assert(kGemmKc <= kGemmLongKc && kGemmSinglePassAFloats <= kGemmPackAFloa
               "the packing buffer holds every packed A block");
 static_assert(kGemmSinglePassAFloats / kGemmSinglePassMaxK >= kGemmMaxTileRows, "a single-pass block holds a whole tile");
 
-// Panels per task: as wide as 64 panels (1024 columns on AVX2), so each
-// packed A block is packed once per 2 * 1024 FLOPs per element and reused
-// across many panels (the B slivers a task streams per k block, 64 x 16
-// KiB on AVX2, come from L3; packing was 10% of 1024^3 at 16 panels per
-// task and is 5% at 32), but narrower when that would leave fewer than 16
-// tasks to share among threads (small M). Not below 4 panels when A is
-// packed: a task packs its A block once, and packing one element costs
-// about as much as the 2 * columns FLOPs it feeds, so a one-panel task
-// would spend a third of its time packing. A read in place costs nothing
-// up front, so such a task may be 2 panels wide: 64^3 (4 panels) is then
-// two tasks instead of one, which two threads ran 1.13-1.27x as fast
-// (medians of 20 paired repetitions, three runs), with 128^3 at 0.96-1.05x
-// and 256^3 at 1.01x on two threads and every shape at 0.98-1.02x on one.
-// GEMV (M = 1) packs nothing and may go down to one panel. Any split gives
-// the same bits: a task always computes its outputs whole. `row_blocks` is
-// ceil(m / mc).
-inline int64_t GemmPanelsPerTask(int64_t m, int64_t row_blocks, int64_t panels, bool packs_a) {
+// Panels per task. As wide as kGemmMaxPanelsPerTask panels (1024 columns
+// on AVX2, 2048 on AVX-512), so each packed A block is packed once per many
+// FLOPs and reused across many panels (the B slivers a task streams per k
+// block come from L3; packing was 10% of 1024^3 at 16 panels per task and
+// 5% at 32 on AVX2). Narrower when that leaves too few tasks for the
+// threads (`threads`, the runner's MaxConcurrency): the panels are cut into
+// the fewest equal groups that give at least 8 tasks per thread, or, when
+// A is packed, a multiple of the thread count (every thread gets as many
+// tasks, so a task can be wide and pack its block once). Products that
+// read A in place pack nothing, and keep 8 tasks per thread: their tasks
+// are short (8 x 1024 x 1024 takes ~50 us), and many of them let a thread
+// that wakes late take fewer (2 tasks of 16 panels made it 0.85x as fast on
+// two threads). Measured against the former rule (power-of-two widths until
+// there were 16 tasks; AVX-512, Zen 5, 6 paired repetitions, two runs):
+// 512^3 1.07-1.12x on one thread and 1.04-1.06x on two, 512 x 768 x 768
+// 1.01-1.06x and 1.02-1.04x, the other shapes level. Not below 4 panels
+// when A is packed: a task packs its A block once, and packing one element
+// costs about as much as the 2 * columns FLOPs it feeds, so a one-panel task
+// would spend a third of its time packing. A read in place costs nothing up
+// front, so such a task may be 2 panels wide, and a GEMV (M = 1) one. Any
+// split gives the same bits: a task always computes its outputs whole, so
+// the thread count may shape the split. `row_blocks` is ceil(m / mc).
+inline constexpr int64_t kGemmMaxPanelsPerTask = 64;
+inline int64_t GemmPanelsPerTask(int64_t m, int64_t row_blocks, int64_t panels, bool packs_a, int threads) {
   const int64_t narrowest = m == 1 ? 1 : packs_a ? 4 : 2;
-  int64_t per_task = 64;
-  while (per_task > narrowest && row_blocks * ((panels + per_task - 1) / per_task) < 16) per_task /= 2;
-  return per_task;
+  if (panels <= narrowest) return narrowest;
+  const int64_t thread_count = threads > 1 ? threads : 1;
+  const int64_t many_tasks = 8 * thread_count;
+  for (int64_t groups = (panels + kGemmMaxPanelsPerTask - 1) / kGemmMaxPanelsPerTask;; ++groups) {
+    const int64_t per_task = (panels + groups - 1) / groups;
+    if (per_task <= narrowest) return narrowest;
+    const int64_t tasks = row_blocks * ((panels + per_task - 1) / per_task);
+    if (tasks >= many_tasks || (packs_a && tasks % thread_count == 0)) return per_task;
+  }
 }
 
 // How one product splits into tasks: row blocks of at most blocking.mc
 // rows by groups of panels_per_task panels, numbered row-block-major. The
-// driver (gemm.cc) counts and chunks the tasks with it and the kernel
-// (gemm-inl.h) finds each task's rows and panels with it, so both number
-// them alike.
+// driver (gemm.cc) makes it once per call, for the runner's thread count,
+// counts and chunks the tasks with it, and hands it to the kernel
+// (gemm-inl.h), which finds each task's rows and panels in it, so both
+// number them alike.
 struct GemmTaskGrid {
   bool pack_a = true;  // GemmPacksA
   GemmBlocking blocking;
@@ -214,13 +228,13 @@ struct GemmTaskGrid {
   int64_t panel_groups = 0;
   int64_t count() const { return row_blocks * panel_groups; }
 };
-inline GemmTaskGrid GemmTaskGridOf(int64_t m, int64_t n, int64_t k, bool trans_a, int64_t panel_width) {
+inline GemmTaskGrid GemmTaskGridOf(int64_t m, int64_t n, int64_t k, bool trans_a, int64_t panel_width, int threads) {
   GemmTaskGrid g;
   g.pack_a = GemmPacksA(m, k, trans_a);
   g.blocking = GemmBlockingOf(m, k, trans_a);
   g.row_blocks = (m + g.blocking.mc - 1) / g.blocking.mc;
   g.panels = (n + panel_width - 1) / panel_width;
-  g.panels_per_task = GemmPanelsPerTask(m, g.row_blocks, g.panels, g.pack_a);
+  g.panels_per_task = GemmPanelsPerTask(m, g.row_blocks, g.panels, g.pack_a, threads);
   g.panel_groups = (g.panels + g.panels_per_task - 1) / g.panels_per_task;
   return g;
 }

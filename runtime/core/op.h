@@ -156,12 +156,17 @@ class ParallelRunner {
   // has at most `grain` items. Returns after all chunks ran.
   virtual void ParallelFor(int64_t n, int64_t grain, void (*fn)(void* ctx, int64_t begin, int64_t end),
                            void* ctx) const = 0;
+  // How many threads may run chunks at once (>= 1). A kernel may size its
+  // work with it (fewer, larger items when few threads share them), but a
+  // result must never depend on it.
+  virtual int MaxConcurrency() const = 0;
 };
 
 // Runs everything on the calling thread, in order. For tests and tools.
 class SerialRunner final : public ParallelRunner {
  public:
   void ParallelFor(int64_t n, int64_t grain, void (*fn)(void*, int64_t, int64_t), void* ctx) const override;
+  int MaxConcurrency() const override { return 1; }
 };
 
 class KernelContext {

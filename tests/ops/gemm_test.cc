@@ -20,6 +20,7 @@
 #include "ops/gemm/gemm.h"
 #include "runtime/core/op.h"
 #include "runtime/core/registry.h"
+#include "runtime/threading.h"
 #include "tests/reference/gemm_reference.h"
 #include "tests/testing/op_test_util.h"
 
@@ -195,6 +196,91 @@ void ExpectLeadingRowsBitwiseEqual(int64_t m_all, int64_t k, int64_t n, std::ini
     EXPECT_EQ(std::memcmp(y_all.data(), y_few.data(), y_few.size() * sizeof(float)), 0)
         << target << " m=" << m << " of " << m_all << ", k=" << k;
   }
+}
+
+// Tasks of one product for a panel width and a thread count.
+int64_t TaskCount(int64_t m, int64_t n, int64_t k, int64_t panel_width, int threads) {
+  return ops::GemmTaskGridOf(m, n, k, false, panel_width, threads).count();
+}
+
+TEST(GemmTest, TaskGridFollowsTheThreadCount) {
+  // A packed product takes the widest tasks whose count is a multiple of
+  // the thread count (or at least 8 per thread), in equal panel groups.
+  // 2048^3 with 32-float panels: 15 row blocks of 64 panels.
+  EXPECT_EQ(ops::GemmTaskGridOf(2048, 2048, 2048, false, 32, 1).panels_per_task, 64);
+  EXPECT_EQ(ops::GemmTaskGridOf(2048, 2048, 2048, false, 32, 2).panels_per_task, 32);
+  EXPECT_EQ(TaskCount(2048, 2048, 2048, 32, 2), 30);
+  // 512^3: 6 row blocks of 96 rows by 16 panels; one task per row block for
+  // 1, 2 or 3 threads, 4-panel tasks (the narrowest) for 16.
+  EXPECT_EQ(ops::GemmBlockingOf(512, 512, false).mc, 96);
+  for (int threads : {1, 2, 3}) EXPECT_EQ(TaskCount(512, 512, 512, 32, threads), 6) << threads;
+  EXPECT_EQ(ops::GemmTaskGridOf(512, 512, 512, false, 32, 16).panels_per_task, 4);
+  // 24 panels on 2 threads: two groups of 12, not 16 + 8.
+  EXPECT_EQ(ops::GemmTaskGridOf(2048, 768, 256, false, 32, 2).panels_per_task, 12);
+  // A read in place keeps 8 tasks per thread: 8 x 1024 x 1024 (32 panels)
+  // as 16 two-panel tasks on 2 threads, 8 four-panel ones on 1.
+  EXPECT_EQ(TaskCount(8, 1024, 1024, 32, 2), 16);
+  EXPECT_EQ(TaskCount(8, 1024, 1024, 32, 1), 8);
+  // Every split respects the narrowest task and covers every panel.
+  for (int threads : {1, 2, 3, 4, 7, 16}) {
+    for (int64_t m : {1, 8, 64, 301, 1000, 4096}) {
+      for (int64_t n : {1, 33, 250, 1000, 5000}) {
+        const ops::GemmTaskGrid g = ops::GemmTaskGridOf(m, n, 700, false, 16, threads);
+        EXPECT_GE(g.panels_per_task, m == 1 ? 1 : g.pack_a ? 4 : 2) << m << " " << n << " " << threads;
+        EXPECT_LE(g.panels_per_task, ops::kGemmMaxPanelsPerTask);
+        EXPECT_GE(g.panel_groups * g.panels_per_task, g.panels);
+        EXPECT_LT((g.panel_groups - 1) * g.panels_per_task, g.panels);
+      }
+    }
+  }
+}
+
+TEST(GemmTest, SplitsForDifferentThreadCountsGiveTheSameBits) {
+  // 301 x 517 x 1000 packs A (4 row blocks): with AVX2's or AVX-512's
+  // panels one or two threads take one task per row block and three take
+  // 12 tasks, a third of the panels each. Every task computes its outputs
+  // whole, so the bits do not change.
+  constexpr int64_t kM = 301, kK = 517, kN = 1000;
+  ForEachTarget([&](const char* target) {
+    const int64_t width = ops::GemmF32PanelWidth();
+    // (SCALAR's 2-float panels give 32 tasks at any of these counts.)
+    if (width >= 8) {
+      ASSERT_NE(TaskCount(kM, kN, kK, width, 1), TaskCount(kM, kN, kK, width, 3)) << target;
+    }
+    const OwnedTensor a = RandomF32({kM, kK}, 950);
+    const OwnedTensor b = RandomF32({kK, kN}, 951);
+    auto packed = ops::PackedBF32::Pack(b.view.data_as<float>(), kN, false, kK, kN);
+    ASSERT_TRUE(packed.ok());
+    std::vector<std::vector<float>> results;
+    for (int threads : {1, 2, 3}) {
+      std::vector<float> y(static_cast<size_t>(kM * kN), -1.0f);
+      ThreadArena arena(threads);
+      TbbRunner runner;
+      Status status;
+      arena.Execute([&] {
+        status = ops::GemmF32(ProductParams(kM, kN, kK, a.view.data_as<float>(), kK, packed.value().view(), y.data(), kN),
+                              &runner);
+      });
+      ASSERT_TRUE(status.ok()) << status.ToString();
+      results.push_back(std::move(y));
+    }
+    // Spot-check values against a double-precision dot product.
+    const float* av = a.view.data_as<float>();
+    const float* bv = b.view.data_as<float>();
+    for (int64_t i : {int64_t{0}, int64_t{150}, kM - 1}) {
+      for (int64_t j : {int64_t{0}, int64_t{517}, kN - 1}) {
+        double want = 0, magnitude = 0;
+        for (int64_t q = 0; q < kK; ++q) {
+          want += static_cast<double>(av[i * kK + q]) * bv[q * kN + j];
+          magnitude += std::fabs(static_cast<double>(av[i * kK + q]) * bv[q * kN + j]);
+        }
+        EXPECT_NEAR(results[0][static_cast<size_t>(i * kN + j)], want, (kK + 2) * 0x1p-24 * magnitude)
+            << target << " (" << i << ", " << j << ")";
+      }
+    }
+    EXPECT_EQ(results[0], results[1]) << target << ": 2 threads differ from 1";
+    EXPECT_EQ(results[0], results[2]) << target << ": 3 threads differ from 1";
+  });
 }
 
 TEST(GemmTest, PackedAndInPlaceAGiveTheSameBits) {

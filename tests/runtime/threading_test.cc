@@ -98,5 +98,17 @@ TEST(TbbRunnerTest, EveryChunkFinishesBeforeReturn) {
   EXPECT_EQ(std::count(hits.begin(), hits.end(), 1), static_cast<long>(hits.size()));
 }
 
+// MaxConcurrency is the calling arena's thread count; a SerialRunner's is 1.
+TEST(TbbRunnerTest, MaxConcurrencyIsTheArenasThreadCount) {
+  TbbRunner runner;
+  for (int threads : {1, 2, 3}) {
+    ThreadArena arena(threads);
+    int seen = 0;
+    arena.Execute([&] { seen = runner.MaxConcurrency(); });
+    EXPECT_EQ(seen, threads);
+  }
+  EXPECT_EQ(SerialRunner().MaxConcurrency(), 1);
+}
+
 }  // namespace
 }  // namespace tessera
