@@ -330,7 +330,9 @@ TEST(RecurrentTest, LargeCasesBitwiseThreadInvariant) {
 }
 
 // More than 24 batch rows split into row groups (units of their own); 31
-// rows leave a 7-row group (one 6-row tile and a single row).
+// rows leave a 7-row group (one 6-row tile and a single row). The 24-row
+// group is three 8-row tiles on targets with 32 vector registers, four
+// 6-row ones with 16.
 TEST(RecurrentTest, ManyBatchRowsSplitIntoRowGroups) {
   ForEachTarget([](const char* target) {
     uint32_t seed = 1500;
