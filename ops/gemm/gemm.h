@@ -125,11 +125,12 @@ inline constexpr int64_t kGemmPackAFloats = kGemmMc * kGemmLongKc;
 inline constexpr int64_t kGemmSinglePassAFloats = 48 * 1024;
 
 // Rows per row block (mc) and inner block length (kc) of one product. A
-// packed product with k <= kGemmSinglePassMaxK takes the whole inner
-// dimension in one block, with as many rows as kGemmSinglePassAFloats
-// allows (48 at k = 1024, 96 at 512; whole 12-row tiles); a packed product
-// with a larger k walks it in kGemmLongKc blocks of kGemmMc rows, and A
-// read in place in kGemmKc blocks of kGemmMc rows. One block saves re-reading each Y
+// product with k <= kGemmSinglePassMaxK takes the whole inner dimension in
+// one block: when it packs A, with as many rows as kGemmSinglePassAFloats
+// allows (48 at k = 1024, 96 at 512; whole 12-row tiles), and kGemmMc rows
+// when it reads A in place (there is no A block to fit in L2). With a
+// larger k, a packed product walks it in kGemmLongKc blocks of kGemmMc
+// rows, and A read in place in kGemmKc blocks. One block saves re-reading each Y
 // tile (the running sum) once per block and the fixed cost of each
 // micro-kernel call; its B sliver (k x panel width) is read from L2 rather
 // than L1. Measured with both blockings built into one binary, their
@@ -138,9 +139,13 @@ inline constexpr int64_t kGemmSinglePassAFloats = 48 * 1024;
 // 0.95-1.22x (median 1.05) on one thread and 0.98-1.10x on two, 512 x 768
 // x 768 at 1.01-1.17x and 1.01-1.26x (with any mc from 48 to 96), 512^3
 // at 0.94-1.10x and 0.99-1.04x. Not kept for a larger k: 2048^3 in two blocks
-// of 1024 (48 rows, so B streams from memory 43 times) was 0.91-0.99x; nor for
-// A read in place, where 128 x 768 x 3072 in one block was 0.92-1.16x on one
-// thread and 0.69-1.05x on two. For k > 1024, kGemmLongKc blocks of 144
+// of 1024 (48 rows, so B streams from memory 43 times) was 0.91-0.99x. A
+// read in place in one block against kGemmKc blocks was inconclusive on
+// AVX2 (128 x 768 x 3072: 0.92-1.16x on one thread, 0.69-1.05x on two)
+// and is clearly ahead on AVX-512 (Zen 5, two runs of 8 paired
+// repetitions): 128 x 768 x 3072 1.06-1.10x on one thread and 1.07-1.09x
+// on two, 8 x 1024 x 1024 1.04-1.06x and 1.06-1.09x, 32 x 1024 x 1024
+// 1.02-1.03x on both, 128 x 512 x 512 1.00-1.03x. For k > 1024, kGemmLongKc blocks of 144
 // rows (a 288 KiB A block) re-read Y half as often as kGemmKc blocks: 2048^3
 // ran 1.02-1.06x on one thread and 1.00-1.13x on two over three paired runs,
 // 1024 x 2048 x 1024 1.00-1.02x and 0.99-1.01x; blocks of 512 with fewer
@@ -152,7 +157,8 @@ struct GemmBlocking {
   int64_t kc = kGemmKc;
 };
 inline GemmBlocking GemmBlockingOf(int64_t m, int64_t k, bool trans_a) {
-  if (!GemmPacksA(m, k, trans_a) || k <= kGemmKc) return GemmBlocking{};
+  if (k <= kGemmKc) return GemmBlocking{};
+  if (!GemmPacksA(m, k, trans_a)) return GemmBlocking{kGemmMc, k <= kGemmSinglePassMaxK ? k : kGemmKc};
   if (k > kGemmSinglePassMaxK) return GemmBlocking{kGemmMc, kGemmLongKc};
   const int64_t mc = kGemmSinglePassAFloats / k / kGemmMaxTileRows * kGemmMaxTileRows;
   return GemmBlocking{mc < kGemmMc ? mc : kGemmMc, k};
