@@ -24,9 +24,10 @@
 //   whatever transA and lda are), then runs the micro-kernel over every
 //   (row tile, panel) of the block. A B sliver (kc x 32 floats, 32 KiB on
 //   AVX-512 at kc = 256) is reused by all row tiles of the block while the
-//   packed A block (mc x kc, at most 288 KiB) stays in L2; a packed A with
-//   k <= 1024 is one block of fewer rows, and one with a larger k walks it
-//   in blocks of 512 (gemm.h says why). A row-major
+//   packed A block (mc x kc, at most 384 KiB) stays in L2; a packed A with
+//   k <= 1024 (2048 on an L2 of 1 MiB or more) is one block of fewer rows,
+//   and one with a larger k walks it in blocks of 512 (GemmBlockingOf in
+//   gemm.h says why). A row-major
 //   op(A) of at most kGemmInPlaceAFloats is not packed: the micro-kernel
 //   reads its rows where they lie (GemmPacksA in gemm.h says why), with
 //   the same loops and the same FMA chains.
@@ -485,9 +486,10 @@ HWY_NOINLINE void GemmMicroKernel(const GemmF32Params& p, BlockRole role, const 
     c01 = hn::Add(c01, e1);
   }
   if constexpr (kPrefetchB) {
-    // The sliver row kGemmPrefetchBBytes ahead, while it is still in the
+    // The sliver row kGemmPrefetchBBytes (or kGemmPrefetchLongBBytes) ahead, while it is still in the
     // sliver (a prefetch never faults, but the pointer must stay valid).
-    const int64_t ahead = kGemmPrefetchBBytes / (width * static_cast<int64_t>(sizeof(float)));
+    const int64_t ahead_bytes = kc > kGemmSinglePassMaxK ? kGemmPrefetchLongBBytes : kGemmPrefetchBBytes;
+    const int64_t ahead = ahead_bytes / (width * static_cast<int64_t>(sizeof(float)));
 #pragma GCC unroll 4
     for (; q + ahead < kc; ++q) {
       const float* next = b + (q + ahead) * width;

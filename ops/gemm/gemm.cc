@@ -43,6 +43,8 @@ HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstring>
@@ -119,6 +121,17 @@ Status CheckParams(const GemmF32Params& p, const GemmF32Params& first, int64_t p
 
 int64_t GemmF32PanelWidth() { return HWY_DYNAMIC_DISPATCH(GemmF32PanelWidthKernel)(); }
 
+int64_t GemmL2Bytes() {
+  static const int64_t bytes = [] {
+    long reported = 0;
+#ifdef _SC_LEVEL2_CACHE_SIZE
+    reported = sysconf(_SC_LEVEL2_CACHE_SIZE);  // glibc; 0 or -1 when unknown
+#endif
+    return reported > 0 ? static_cast<int64_t>(reported) : int64_t{512} * 1024;
+  }();
+  return bytes;
+}
+
 int64_t PackedBF32Floats(int64_t k, int64_t n, int64_t panel_width) {
   return ((n + panel_width - 1) / panel_width) * k * panel_width;
 }
@@ -187,7 +200,7 @@ Status GemmF32Batch(const GemmF32Params* params, int64_t count, const ParallelRu
   const GemmF32Params& p = params[0];
   if (p.m == 0 || p.n == 0) return Status::Ok();
   const int threads = runner != nullptr ? runner->MaxConcurrency() : 1;
-  const GemmTaskGrid grid = GemmTaskGridOf(p.m, p.n, p.k, p.trans_a, panel_width, threads);
+  const GemmTaskGrid grid = GemmTaskGridOf(p.m, p.n, p.k, p.trans_a, panel_width, threads, GemmL2Bytes());
   const int64_t items = count * grid.count();
   // A task is at most mc x (panels_per_task * panel_width) outputs; take
   // the product's own extent where it is smaller.

@@ -112,25 +112,46 @@ inline constexpr int64_t kGemmMaxTileRows = 12;
 inline constexpr int64_t kGemmInPlaceAFloats = int64_t{1} << 17;
 inline bool GemmPacksA(int64_t m, int64_t k, bool trans_a) { return trans_a || m * k > kGemmInPlaceAFloats; }
 
-// A packed product with k above kGemmSinglePassMaxK walks k in blocks of
-// kGemmLongKc (GemmBlockingOf says why).
+// A product takes k in one block up to a limit that grows with the L2
+// (GemmBlockingOf says why): with a 512 KiB L2 a packed A block holds at
+// most kGemmSinglePassAFloats (192 KiB; its B sliver, up to k = 1024 rows,
+// needs more of L2 beside it) and k goes up to kGemmSinglePassMaxK; with an
+// L2 of kGemmLargeL2Bytes or more (Zen 5 and many server cores have 1 MiB
+// or 2 MiB), twice both. Either way the block keeps at least
+// kGemmSinglePassMinRows rows. A product that reads A in place takes k up
+// to kGemmSinglePassMaxK in one block on any L2; past its limit, a product
+// walks k in blocks of kGemmLongKc (packed) or kGemmKc (in place).
 inline constexpr int64_t kGemmSinglePassMaxK = 1024;
+inline constexpr int64_t kGemmSinglePassAFloats = 48 * 1024;
+inline constexpr int64_t kGemmSinglePassMinRows = kGemmSinglePassAFloats / kGemmSinglePassMaxK;
+inline constexpr int64_t kGemmLargeL2Bytes = int64_t{1} << 20;
 inline constexpr int64_t kGemmLongKc = 512;
+inline int64_t GemmSinglePassAFloats(int64_t l2_bytes) {
+  return l2_bytes >= kGemmLargeL2Bytes ? 2 * kGemmSinglePassAFloats : kGemmSinglePassAFloats;
+}
+inline int64_t GemmSinglePassMaxK(int64_t l2_bytes) {
+  return GemmSinglePassAFloats(l2_bytes) / kGemmSinglePassMinRows;
+}
+
+// This host's L2 per core in bytes, as the C library reports it (read
+// once); 512 KiB where it reports nothing.
+int64_t GemmL2Bytes();
 
 // The largest packed A block, mc x kc floats, is each thread's packing
-// buffer: kGemmMc x kGemmLongKc, 288 KiB of a 512 KiB L2. A one-block
-// product's A block is at most kGemmSinglePassAFloats (192 KiB), since its
-// B sliver (up to k = 1024 rows) needs more of L2 beside it.
-inline constexpr int64_t kGemmPackAFloats = kGemmMc * kGemmLongKc;
-inline constexpr int64_t kGemmSinglePassAFloats = 48 * 1024;
+// buffer: kGemmMc x kGemmLongKc (288 KiB), or a one-block product's on a
+// large L2 (384 KiB).
+inline constexpr int64_t kGemmPackAFloats =
+    kGemmMc * kGemmLongKc > 2 * kGemmSinglePassAFloats ? kGemmMc * kGemmLongKc : 2 * kGemmSinglePassAFloats;
 
-// Rows per row block (mc) and inner block length (kc) of one product. A
-// product with k <= kGemmSinglePassMaxK takes the whole inner dimension in
-// one block: when it packs A, with as many rows as kGemmSinglePassAFloats
-// allows (48 at k = 1024, 96 at 512; whole 12-row tiles), and kGemmMc rows
-// when it reads A in place (there is no A block to fit in L2). With a
-// larger k, a packed product walks it in kGemmLongKc blocks of kGemmMc
-// rows, and A read in place in kGemmKc blocks. One block saves re-reading each Y
+// Rows per row block (mc) and inner block length (kc) of one product, on a
+// host with `l2_bytes` of L2 per core. A packed product with k <=
+// GemmSinglePassMaxK takes the whole inner dimension in one block, with as
+// many rows as GemmSinglePassAFloats allows (with a 512 KiB L2: 48 at k =
+// 1024, 96 at 512; whole 12-row tiles); a product that reads A in place
+// takes k <= kGemmSinglePassMaxK in one block of kGemmMc rows (there is no
+// A block to fit in L2). With a larger k, a packed product walks it in
+// kGemmLongKc blocks of kGemmMc rows, and A read in place in kGemmKc
+// blocks. One block saves re-reading each Y
 // tile (the running sum) once per block and the fixed cost of each
 // micro-kernel call; its B sliver (k x panel width) is read from L2 rather
 // than L1. Measured with both blockings built into one binary, their
@@ -145,7 +166,16 @@ inline constexpr int64_t kGemmSinglePassAFloats = 48 * 1024;
 // and is clearly ahead on AVX-512 (Zen 5, two runs of 8 paired
 // repetitions): 128 x 768 x 3072 1.06-1.10x on one thread and 1.07-1.09x
 // on two, 8 x 1024 x 1024 1.04-1.06x and 1.06-1.09x, 32 x 1024 x 1024
-// 1.02-1.03x on both, 128 x 512 x 512 1.00-1.03x. For k > 1024, kGemmLongKc blocks of 144
+// 1.02-1.03x on both, 128 x 512 x 512 1.00-1.03x. With a 1 MiB L2 (Zen 5,
+// AVX-512), one block up to k = 2048 (48 rows, a 384 KiB A block and a 256
+// KiB B sliver) against kGemmLongKc blocks of 144 rows, over three runs of
+// 6 paired repetitions: 2048^3 1.05-1.08x on one thread and 1.04-1.08x on
+// two, 1024 x 1536 x 1024 1.06-1.11x and 1.02-1.12x, 512 x 2048 x 512
+// 1.00-1.04x and 0.97-1.06x, 1024 x 2048 x 1024 1.09x and 1.11x (one
+// run); 256 x 2048 x 2048 (6 row blocks, each streaming all of B) 1.04-1.07x
+// on one thread but 0.93-1.00x on two. (Twice the A block with k <= 1024,
+// 96 rows at k = 1024, was level, 0.98-1.02x, so both follow one rule.)
+// For k > 1024, kGemmLongKc blocks of 144
 // rows (a 288 KiB A block) re-read Y half as often as kGemmKc blocks: 2048^3
 // ran 1.02-1.06x on one thread and 1.00-1.13x on two over three paired runs,
 // 1024 x 2048 x 1024 1.00-1.02x and 0.99-1.01x; blocks of 512 with fewer
@@ -156,11 +186,11 @@ struct GemmBlocking {
   int64_t mc = kGemmMc;
   int64_t kc = kGemmKc;
 };
-inline GemmBlocking GemmBlockingOf(int64_t m, int64_t k, bool trans_a) {
+inline GemmBlocking GemmBlockingOf(int64_t m, int64_t k, bool trans_a, int64_t l2_bytes) {
   if (k <= kGemmKc) return GemmBlocking{};
   if (!GemmPacksA(m, k, trans_a)) return GemmBlocking{kGemmMc, k <= kGemmSinglePassMaxK ? k : kGemmKc};
-  if (k > kGemmSinglePassMaxK) return GemmBlocking{kGemmMc, kGemmLongKc};
-  const int64_t mc = kGemmSinglePassAFloats / k / kGemmMaxTileRows * kGemmMaxTileRows;
+  if (k > GemmSinglePassMaxK(l2_bytes)) return GemmBlocking{kGemmMc, kGemmLongKc};
+  const int64_t mc = GemmSinglePassAFloats(l2_bytes) / k / kGemmMaxTileRows * kGemmMaxTileRows;
   return GemmBlocking{mc < kGemmMc ? mc : kGemmMc, k};
 }
 // How far ahead in its B sliver the first row tile of a block longer than
@@ -177,11 +207,19 @@ inline GemmBlocking GemmBlockingOf(int64_t m, int64_t k, bool trans_a) {
 // 2048 1.04-1.13x and 1.08-1.12x, 512 x 768 x 768 1.00-1.01x and
 // 1.00-1.09x, 512^3 0.99-1.06x and 0.93-0.99x; on 2048^3 in kGemmKc blocks
 // it was 0.98-0.99x and 0.97x (the kGemmLongKc blocks were measured with
-// it). It never changes a bit.
+// it). A sliver longer than kGemmSinglePassMaxK rows (one block up to k =
+// 2048 on a large L2) is prefetched kGemmPrefetchLongBBytes ahead: its
+// first tile is a quarter of the block's (48 rows), and with 4 KiB two
+// threads streaming B ran 256 x 2048 x 2048 at 0.90x of kGemmLongKc
+// blocks; with 16 KiB, 0.93-1.07x, and 2048^3 1.04-1.05x (AVX-512; the
+// distance for shorter slivers was level, 0.98-1.02x, and stays). It
+// never changes a bit.
 inline constexpr int64_t kGemmPrefetchBBytes = 4096;
-static_assert(kGemmKc <= kGemmLongKc && kGemmSinglePassAFloats <= kGemmPackAFloats,
+inline constexpr int64_t kGemmPrefetchLongBBytes = 16384;
+static_assert(kGemmKc <= kGemmLongKc && kGemmMc * kGemmLongKc <= kGemmPackAFloats &&
+                  2 * kGemmSinglePassAFloats <= kGemmPackAFloats,
               "the packing buffer holds every packed A block");
-static_assert(kGemmSinglePassAFloats / kGemmSinglePassMaxK >= kGemmMaxTileRows, "a single-pass block holds a whole tile");
+static_assert(kGemmSinglePassMinRows >= kGemmMaxTileRows, "a single-pass block holds a whole tile");
 
 // Panels per task. As wide as kGemmMaxPanelsPerTask panels (1024 columns
 // on AVX2, 2048 on AVX-512), so each packed A block is packed once per many
@@ -221,8 +259,8 @@ inline int64_t GemmPanelsPerTask(int64_t m, int64_t row_blocks, int64_t panels, 
 
 // How one product splits into tasks: row blocks of at most blocking.mc
 // rows by groups of panels_per_task panels, numbered row-block-major. The
-// driver (gemm.cc) makes it once per call, for the runner's thread count,
-// counts and chunks the tasks with it, and hands it to the kernel
+// driver (gemm.cc) makes it once per call, for the runner's thread count
+// and the host's L2, counts and chunks the tasks with it, and hands it to the kernel
 // (gemm-inl.h), which finds each task's rows and panels in it, so both
 // number them alike.
 struct GemmTaskGrid {
@@ -234,10 +272,11 @@ struct GemmTaskGrid {
   int64_t panel_groups = 0;
   int64_t count() const { return row_blocks * panel_groups; }
 };
-inline GemmTaskGrid GemmTaskGridOf(int64_t m, int64_t n, int64_t k, bool trans_a, int64_t panel_width, int threads) {
+inline GemmTaskGrid GemmTaskGridOf(int64_t m, int64_t n, int64_t k, bool trans_a, int64_t panel_width, int threads,
+                                   int64_t l2_bytes) {
   GemmTaskGrid g;
   g.pack_a = GemmPacksA(m, k, trans_a);
-  g.blocking = GemmBlockingOf(m, k, trans_a);
+  g.blocking = GemmBlockingOf(m, k, trans_a, l2_bytes);
   g.row_blocks = (m + g.blocking.mc - 1) / g.blocking.mc;
   g.panels = (n + panel_width - 1) / panel_width;
   g.panels_per_task = GemmPanelsPerTask(m, g.row_blocks, g.panels, g.pack_a, threads);

@@ -13,6 +13,7 @@
 #include <limits>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -198,25 +199,28 @@ void ExpectLeadingRowsBitwiseEqual(int64_t m_all, int64_t k, int64_t n, std::ini
   }
 }
 
-// Tasks of one product for a panel width and a thread count.
+// L2 sizes per core: the blocking has one rule below 1 MiB and one from it.
+constexpr int64_t kSmallL2 = 512 * 1024, kLargeL2 = 1024 * 1024;
+
+// Tasks of one product for a panel width and a thread count (512 KiB L2).
 int64_t TaskCount(int64_t m, int64_t n, int64_t k, int64_t panel_width, int threads) {
-  return ops::GemmTaskGridOf(m, n, k, false, panel_width, threads).count();
+  return ops::GemmTaskGridOf(m, n, k, false, panel_width, threads, kSmallL2).count();
 }
 
 TEST(GemmTest, TaskGridFollowsTheThreadCount) {
   // A packed product takes the widest tasks whose count is a multiple of
   // the thread count (or at least 8 per thread), in equal panel groups.
   // 2048^3 with 32-float panels: 15 row blocks of 64 panels.
-  EXPECT_EQ(ops::GemmTaskGridOf(2048, 2048, 2048, false, 32, 1).panels_per_task, 64);
-  EXPECT_EQ(ops::GemmTaskGridOf(2048, 2048, 2048, false, 32, 2).panels_per_task, 32);
+  EXPECT_EQ(ops::GemmTaskGridOf(2048, 2048, 2048, false, 32, 1, kSmallL2).panels_per_task, 64);
+  EXPECT_EQ(ops::GemmTaskGridOf(2048, 2048, 2048, false, 32, 2, kSmallL2).panels_per_task, 32);
   EXPECT_EQ(TaskCount(2048, 2048, 2048, 32, 2), 30);
   // 512^3: 6 row blocks of 96 rows by 16 panels; one task per row block for
   // 1, 2 or 3 threads, 4-panel tasks (the narrowest) for 16.
-  EXPECT_EQ(ops::GemmBlockingOf(512, 512, false).mc, 96);
+  EXPECT_EQ(ops::GemmBlockingOf(512, 512, false, kSmallL2).mc, 96);
   for (int threads : {1, 2, 3}) EXPECT_EQ(TaskCount(512, 512, 512, 32, threads), 6) << threads;
-  EXPECT_EQ(ops::GemmTaskGridOf(512, 512, 512, false, 32, 16).panels_per_task, 4);
+  EXPECT_EQ(ops::GemmTaskGridOf(512, 512, 512, false, 32, 16, kSmallL2).panels_per_task, 4);
   // 24 panels on 2 threads: two groups of 12, not 16 + 8.
-  EXPECT_EQ(ops::GemmTaskGridOf(2048, 768, 256, false, 32, 2).panels_per_task, 12);
+  EXPECT_EQ(ops::GemmTaskGridOf(2048, 768, 256, false, 32, 2, kSmallL2).panels_per_task, 12);
   // A read in place keeps 8 tasks per thread: 8 x 1024 x 1024 (32 panels)
   // as 16 two-panel tasks on 2 threads, 8 four-panel ones on 1.
   EXPECT_EQ(TaskCount(8, 1024, 1024, 32, 2), 16);
@@ -225,7 +229,7 @@ TEST(GemmTest, TaskGridFollowsTheThreadCount) {
   for (int threads : {1, 2, 3, 4, 7, 16}) {
     for (int64_t m : {1, 8, 64, 301, 1000, 4096}) {
       for (int64_t n : {1, 33, 250, 1000, 5000}) {
-        const ops::GemmTaskGrid g = ops::GemmTaskGridOf(m, n, 700, false, 16, threads);
+        const ops::GemmTaskGrid g = ops::GemmTaskGridOf(m, n, 700, false, 16, threads, kSmallL2);
         EXPECT_GE(g.panels_per_task, m == 1 ? 1 : g.pack_a ? 4 : 2) << m << " " << n << " " << threads;
         EXPECT_LE(g.panels_per_task, ops::kGemmMaxPanelsPerTask);
         EXPECT_GE(g.panel_groups * g.panels_per_task, g.panels);
@@ -306,32 +310,42 @@ TEST(GemmTest, PackedAndInPlaceAGiveTheSameBits) {
 }
 
 TEST(GemmTest, OneInnerBlockAndKcBlocksGiveTheSameBits) {
-  // A packed product with k <= kGemmSinglePassMaxK runs in one k block of
-  // fewer rows, and above it in kGemmLongKc blocks; A read in place (a few
-  // rows) takes one block up to kGemmSinglePassMaxK too and walks a larger
-  // k in kGemmKc blocks. Every output is the same FMA chain
-  // either way, so the first rows of the packed product equal the in-place
-  // product of those rows alone, bit for bit (n = 45 ends in a partial
-  // panel, whose running sum goes through a stack row between blocks).
+  // A packed product with k <= GemmSinglePassMaxK (1024 with a 512 KiB L2,
+  // 2048 with 1 MiB) runs in one k block of fewer rows, and above it in
+  // kGemmLongKc blocks; A read in place (a few rows) takes one block up to
+  // kGemmSinglePassMaxK on any L2 and walks a larger k in kGemmKc blocks.
+  // Every output is the same FMA chain either way, so the first rows of the
+  // packed product equal the in-place product of those rows alone, bit for
+  // bit (n = 45 ends in a partial panel, whose running sum goes through a
+  // stack row between blocks). The products run with this host's L2; the
+  // cases cover one block and several on either rule.
   struct Blocked {
-    int64_t m, k, mc, kc;
+    int64_t m, k;
+    ops::GemmBlocking small_l2, large_l2;
   };
+  constexpr int64_t kMax = ops::kGemmSinglePassMaxK, kLong = ops::kGemmLongKc, kMc = ops::kGemmMc;
   const Blocked cases[] = {
-      {450, 300, 144, 300},                                                 // one block, mc capped
-      {200, 700, 60, 700},                                                  // one block, 60-row blocks
-      {130, ops::kGemmSinglePassMaxK, 48, ops::kGemmSinglePassMaxK},        // the largest one block
-      {130, ops::kGemmSinglePassMaxK + 1, ops::kGemmMc, ops::kGemmLongKc},  // kGemmLongKc blocks
-      {150, 3 * ops::kGemmLongKc + 7, ops::kGemmMc, ops::kGemmLongKc},      // 2 row blocks, short last k block
+      {450, 300, {144, 300}, {144, 300}},                    // one block, mc capped
+      {200, 700, {60, 700}, {132, 700}},                     // one block, 60 (132) rows
+      {130, kMax, {48, kMax}, {96, kMax}},                   // the largest one block on a small L2
+      {130, kMax + 1, {kMc, kLong}, {84, kMax + 1}},         // kGemmLongKc blocks on a small L2
+      {150, 3 * kLong + 7, {kMc, kLong}, {60, 3 * kLong + 7}},  // 2 row blocks, short last k block
+      {70, 2 * kMax, {kMc, kLong}, {48, 2 * kMax}},          // the largest one block on a large L2
+      {70, 2 * kMax + 7, {kMc, kLong}, {kMc, kLong}},        // kGemmLongKc blocks, short last
   };
   constexpr int64_t kN = 45, kFew = 32;
+  EXPECT_EQ(ops::GemmSinglePassMaxK(kSmallL2), kMax);
+  EXPECT_EQ(ops::GemmSinglePassMaxK(kLargeL2), 2 * kMax);
   for (const Blocked& c : cases) {
     ASSERT_TRUE(ops::GemmPacksA(c.m, c.k, false)) << c.k;
     ASSERT_FALSE(ops::GemmPacksA(kFew, c.k, false)) << c.k;
-    const ops::GemmBlocking blocking = ops::GemmBlockingOf(c.m, c.k, false);
-    EXPECT_EQ(blocking.mc, c.mc) << c.k;
-    EXPECT_EQ(blocking.kc, c.kc) << c.k;
-    // A read in place takes all of k up to kGemmSinglePassMaxK too.
-    EXPECT_EQ(ops::GemmBlockingOf(kFew, c.k, false).kc, c.k <= ops::kGemmSinglePassMaxK ? c.k : ops::kGemmKc) << c.k;
+    for (const auto& [l2, want] : {std::pair{kSmallL2, c.small_l2}, std::pair{kLargeL2, c.large_l2}}) {
+      const ops::GemmBlocking blocking = ops::GemmBlockingOf(c.m, c.k, false, l2);
+      EXPECT_EQ(blocking.mc, want.mc) << c.k << " " << l2;
+      EXPECT_EQ(blocking.kc, want.kc) << c.k << " " << l2;
+      // A read in place takes all of k up to kGemmSinglePassMaxK.
+      EXPECT_EQ(ops::GemmBlockingOf(kFew, c.k, false, l2).kc, c.k <= kMax ? c.k : ops::kGemmKc) << c.k;
+    }
   }
   ForEachTarget([&](const char* target) {
     for (const Blocked& c : cases) {
