@@ -244,9 +244,10 @@ HWY_INLINE void ProductRow1Chunks(const float* HWY_RESTRICT a, const float* HWY_
 // One row by `chunks` chunks in as few ProductRow1Chunks calls as
 // possible: fours while more than six remain, then the rest in one call.
 // A unit has 2 chunks per gate on AVX-512 (64 hidden elements, 32-float
-// chunks): a GRU's 6 are one call of 12 chains and a plain RNN's 2 one of
-// 4, where fours and then single chunks (2 chains, FMA-latency-bound) ran
-// them as 4 + 1 + 1 and 1 + 1. Paired with that split on Zen 5 (8
+// chunks): a plain RNN's 2 and a GRU candidate phase's 2 are one call of 4
+// chains, a GRU's 6 (linear_before_reset 1) one of 12, where fours and then
+// single chunks (2 chains, FMA-latency-bound) ran them as 1 + 1 and
+// 4 + 1 + 1. Paired with that split on Zen 5 (8
 // repetitions): GRU h256 1.10x on one thread, RNN h256 1.10x and RNN h512
 // 1.17-1.21x, GRU h512 1.02x; the LSTM (8 chunks, two fours) is unchanged.
 // Each output is the same FMA chain either way.
