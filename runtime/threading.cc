@@ -22,7 +22,7 @@ void TbbRunner::ParallelFor(int64_t n, int64_t grain, void (*fn)(void*, int64_t,
   // thread, without the cost of spawning and joining TBB tasks. A recurrent
   // op at batch 1 on one thread runs hundreds of small loops per sequence,
   // and ran 1.05-1.10x as fast this way (medians of 10 paired repetitions).
-  if (chunks == 1 || tbb::this_task_arena::max_concurrency() == 1) {
+  if (chunks == 1 || MaxConcurrency() == 1) {
     for (int64_t c = 0; c < chunks; ++c) run_chunk(c);
     return;
   }
