@@ -17,7 +17,7 @@
 // row that has seen no visible key keeps m = -inf, skips the update (no
 // e^(-inf - -inf) = NaN) and ends with l = 0: its output is zeros.
 // Accuracy: each score is a dot product of head_dim terms (error about
-// head_dim * u * sum |q k|), e^ is hwy::Exp (1 ulp) and the weighted sum
+// head_dim * u * sum |q k|), e^ is VecExp (1 ulp) and the weighted sum
 // of V adds about kv_len * u relative: the tests derive their tolerance
 // from those sums.
 //

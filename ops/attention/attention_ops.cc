@@ -274,9 +274,9 @@ double VisiblePairs(int64_t q_len, int64_t past_len, int64_t total, bool causal)
 }
 
 // FLOPs per visible (query, key) pair besides the two products: scale 1,
-// mask 1, max 1, subtract 1, exp 24 (hwy::Exp's operations, as counted for
+// mask 1, max 1, subtract 1, exp 22 (VecExp's operations, as counted for
 // the Exp op), sum 1.
-constexpr double kSoftmaxFlopsPerScore = 29;
+constexpr double kSoftmaxFlopsPerScore = 27;
 
 OpCost AttentionCost(const OpContext& ctx) {
   OpCost cost;
@@ -617,11 +617,11 @@ Status InferAdditive(OpContext& ctx) {
   return Status::Ok();
 }
 
-// FLOPs per (batch, source position, attention unit): add 1, tanh ~20
-// (hwy::Tanh's operations), multiply-add by v 2.
-constexpr double kScoreFlopsPerUnit = 23;
-// Per (batch, source position): the softmax (~28, as Softmax counts it).
-constexpr double kSoftmaxFlopsPerPosition = 28;
+// FLOPs per (batch, source position, attention unit): add 1, tanh 24
+// (VecTanh's operations, as counted for the Tanh op), multiply-add by v 2.
+constexpr double kScoreFlopsPerUnit = 27;
+// Per (batch, source position): the softmax (26, as Softmax counts it).
+constexpr double kSoftmaxFlopsPerPosition = 26;
 
 OpCost AdditiveCost(const OpContext& ctx) {
   OpCost cost;

@@ -34,7 +34,7 @@ void ReluF32(const float* in, float* out, size_t n);
 // 1 / (1 + e^-x), within 3 ulp; exactly 1 for x >= 17, exactly 0 for
 // x < -103.9 (true value below half the smallest subnormal).
 void SigmoidF32(const float* in, float* out, size_t n);
-// tanh(x), within 4 ulp; exactly +-1 for |x| > 18.7.
+// tanh(x), within 3 ulp; exactly +-1 for |x| > 9.1.
 void TanhF32(const float* in, float* out, size_t n);
 // e^x, within 1 ulp; +inf where e^x overflows (x > 88.72), 0 where it
 // underflows (x < -103.9).

@@ -32,15 +32,16 @@ constexpr int64_t kTranscendentalGrain = 4096;
 // FLOPs per element, counting the operations the vector code executes (a
 // fused multiply-add counts 2; compares, selects, clamps, sign tricks and
 // int conversions count 0), so GFLOP/s reports are comparable with GEMM's.
-// Exp (hwy::Exp): range reduction 3 FMAs = 6; polynomial x + x^2 * P(x)
-// with a degree-5 Estrin P: 6 FMAs + 3 multiplies = 15; reconstruction 1 add
-// + 2 multiplies = 3; total 24. Sigmoid: Exp + add + divide + multiply = 27.
-// Tanh (hwy::Tanh): a multiply, Expm1 (Exp's 24 plus one subtract = 25), an
-// add and a divide = 28. Relu: 1 (its compare, counted like the arithmetic
-// ops so Relu does not report as free).
-constexpr double kExpFlops = 24;
-constexpr double kSigmoidFlops = 27;
-constexpr double kTanhFlops = 28;
+// Exp (VecExp): range reduction 1 multiply + 2 FMAs = 5; r^2 1; degree-4
+// Estrin P: 4 FMAs + 1 multiply = 9; 1 + r + r^2 P with the carried error:
+// 4 adds + 1 FMA = 6; the 2^n scaling 1; total 22. Sigmoid: Exp + add +
+// divide + multiply = 25. Tanh (VecTanh): 2|x| 1, range reduction 5, r^2 1,
+// P 9, r + r^2 P 2, 2^n 1, 2^n - 1 1, the FMA for m 2, m + 2 1, divide 1 =
+// 24. Relu: 1 (its compare, counted like the arithmetic ops so Relu does
+// not report as free).
+constexpr double kExpFlops = 22;
+constexpr double kSigmoidFlops = 25;
+constexpr double kTanhFlops = 24;
 constexpr double kReluFlops = 1;
 
 // ---------------------------------------------------------------------------

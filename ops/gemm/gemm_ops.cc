@@ -79,8 +79,8 @@ StatusOr<GemmActivation> ActivationOf(const AttributeMap* attrs) {
 double ActivationFlops(GemmActivation act) {
   switch (act) {
     case GemmActivation::kRelu: return 1;
-    case GemmActivation::kSigmoid: return 27;
-    case GemmActivation::kTanh: return 28;
+    case GemmActivation::kSigmoid: return 25;
+    case GemmActivation::kTanh: return 24;
     case GemmActivation::kNone: break;
   }
   return 0;

@@ -37,15 +37,15 @@ constexpr int64_t kPowGrain = 2048;
 // FLOPs per element as the vector code executes them (an FMA counts 2;
 // compares, selects, abs and clamps 0), matching elementwise_ops.cc's
 // convention. erfc: reciprocal 1 + FMA 2, 9 FMAs 18, z^2 and its FMA
-// residual 3, two subtracts 2, Exp 24, multiply 1 = 51; the small-|x|
-// series 6 FMAs + 2 multiplies = 14; Erf = 51 + 14 + 1 (1 - erfc) = 66.
-// GeluErf: 3 multiplies, 1 add, Erf 66 and the direct erfc 51 = 121 (both
-// branches run, as selects). GeluTanh: 4 multiplies, 1 FMA, Sigmoid 27 = 33.
+// residual 3, two subtracts 2, Exp 22, multiply 1 = 49; the small-|x|
+// series 6 FMAs + 2 multiplies = 14; Erf = 49 + 14 + 1 (1 - erfc) = 64.
+// GeluErf: 3 multiplies, 1 add, Erf 64 and the direct erfc 49 = 117 (both
+// branches run, as selects). GeluTanh: 4 multiplies, 1 FMA, Sigmoid 25 = 31.
 // Pow: Log ~30 and Exp ~30 in double, a multiply and conversions ~ 62.
 constexpr double kSqrtFlops = 1;
-constexpr double kErfFlops = 66;
-constexpr double kGeluErfFlops = 121;
-constexpr double kGeluTanhFlops = 33;
+constexpr double kErfFlops = 64;
+constexpr double kGeluErfFlops = 117;
+constexpr double kGeluTanhFlops = 31;
 constexpr double kPowFlops = 62;
 
 // ---------------------------------------------------------------------------

@@ -26,7 +26,7 @@
 // scales it.
 //
 // Activations: Sigmoid and Tanh are VecSigmoid / VecTanh
-// (elementwise-inl.h: within 3 and 4 ulp); Elu uses hwy::Expm1 and Softplus
+// (elementwise-inl.h: each within 3 ulp); Elu uses hwy::Expm1 and Softplus
 // max(x, 0) + log1p(e^-|x|) with hwy::Log1p (each within a few ulp; the
 // split form never overflows); the rest are one or two IEEE operations.
 //

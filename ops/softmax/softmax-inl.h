@@ -6,7 +6,7 @@
 // Subtracting the max makes every exponent <= 0, so e_i is in [0, 1] and
 // s in [1, n]: no overflow for any finite input, and the row's largest
 // element contributes exactly e = 1. exp is VecExp (elementwise-inl.h,
-// hwy::Exp within 1 ulp). Error of y_i relative to the exact softmax of the
+// within 1 ulp). Error of y_i relative to the exact softmax of the
 // float inputs, with u = 2^-24 (first order): x_i - m rounds by
 // u*|x_i - m|, which exp turns into the same relative error; exp adds 2u;
 // the sum of n positive terms adds at most (n - 1)u (less in lanes); the

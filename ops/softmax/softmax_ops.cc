@@ -20,16 +20,16 @@
 namespace tessera::ops {
 namespace {
 
-// Elements per ParallelFor chunk: softmax costs ~28 FLOPs per element, so
+// Elements per ParallelFor chunk: softmax costs ~26 FLOPs per element, so
 // 4096 elements (~115 KFLOP, tens of microseconds) amortise TBB's ~1 us task
 // overhead, and tensors up to that size stay on one thread. Rows and
 // strided units are never split, so a chunk holds at least one of them.
 constexpr int64_t kGrainElements = 4096;
 
-// FLOPs per element: max compare 1, subtract 1, exp 24 (hwy::Exp's
+// FLOPs per element: max compare 1, subtract 1, exp 22 (VecExp's
 // operations, counted as for the Exp op in elementwise_ops.cc), sum 1,
 // scale 1; plus one division per softmax vector, counted separately.
-constexpr double kFlopsPerElement = 28;
+constexpr double kFlopsPerElement = 26;
 
 enum class Semantics { kAxis, kCoerced2D };  // v13+, v1-12
 

@@ -453,7 +453,7 @@ TEST(AttentionTest, CostCountsVisiblePairsAndBytes) {
     const OpCost cost = def->cost(ctx);
     // Visible keys per query: all 8, or 6, 7, 8 (j <= 5 + i) when causal.
     const double pairs = 2 * 4 * (causal ? 6 + 7 + 8 : 3 * 8);
-    EXPECT_DOUBLE_EQ(cost.flops, pairs * (4 * 8 + 29));
+    EXPECT_DOUBLE_EQ(cost.flops, pairs * (4 * 8 + 27));
     const double read = 4.0 * (3 * 2 * 3 * 32 + 2 * 2 * 4 * 5 * 8) + 2 * 8;
     const double written = 4.0 * (2 * 3 * 32 + 2 * 2 * 4 * 8 * 8);
     EXPECT_DOUBLE_EQ(cost.bytes_read, read);
