@@ -210,17 +210,34 @@ int64_t TaskCount(int64_t m, int64_t n, int64_t k, int64_t panel_width, int thre
 TEST(GemmTest, TaskGridFollowsTheThreadCount) {
   // A packed product takes the widest tasks whose count is a multiple of
   // the thread count (or at least 8 per thread), in equal panel groups.
-  // 2048^3 with 32-float panels: 15 row blocks of 64 panels.
+  // 2048^3 with 32-float panels: 15 row blocks of 64 panels on one thread;
+  // on two, the row blocks round up to 16 (GemmRowBlocksOf) and the tasks
+  // stay 64 panels wide.
   EXPECT_EQ(ops::GemmTaskGridOf(2048, 2048, 2048, false, 32, 1, kSmallL2).panels_per_task, 64);
-  EXPECT_EQ(ops::GemmTaskGridOf(2048, 2048, 2048, false, 32, 2, kSmallL2).panels_per_task, 32);
-  EXPECT_EQ(TaskCount(2048, 2048, 2048, 32, 2), 30);
+  EXPECT_EQ(TaskCount(2048, 2048, 2048, 32, 1), 15);
+  EXPECT_EQ(ops::GemmTaskGridOf(2048, 2048, 2048, false, 32, 2, kSmallL2).panels_per_task, 64);
+  EXPECT_EQ(TaskCount(2048, 2048, 2048, 32, 2), 16);
+  // 1024^3 on a large L2: 11 row blocks of 96 rows, 12 on two threads, 15
+  // on three (a multiple of the thread count, each block whole tiles).
+  EXPECT_EQ(ops::GemmTaskGridOf(1024, 1024, 1024, false, 32, 1, kLargeL2).row_blocks, 11);
+  EXPECT_EQ(ops::GemmTaskGridOf(1024, 1024, 1024, false, 32, 2, kLargeL2).row_blocks, 12);
+  EXPECT_EQ(ops::GemmTaskGridOf(1024, 1024, 1024, false, 32, 3, kLargeL2).row_blocks, 12);
+  // Never more row blocks than 12-row tiles: 12 rows stay one block.
+  EXPECT_EQ(ops::GemmTaskGridOf(12, 768, 16384, false, 32, 2, kSmallL2).row_blocks, 1);
+  // A read in place keeps its blocks: 128 x 768 (in place) is one block.
+  EXPECT_EQ(ops::GemmTaskGridOf(128, 3072, 768, false, 32, 2, kSmallL2).row_blocks, 1);
   // 512^3: 6 row blocks of 96 rows by 16 panels; one task per row block for
-  // 1, 2 or 3 threads, 4-panel tasks (the narrowest) for 16.
+  // 1, 2 or 3 threads; for 16, 16 row blocks (2-3 tiles each) of one task.
   EXPECT_EQ(ops::GemmBlockingOf(512, 512, false, kSmallL2).mc, 96);
   for (int threads : {1, 2, 3}) EXPECT_EQ(TaskCount(512, 512, 512, 32, threads), 6) << threads;
-  EXPECT_EQ(ops::GemmTaskGridOf(512, 512, 512, false, 32, 16, kSmallL2).panels_per_task, 4);
-  // 24 panels on 2 threads: two groups of 12, not 16 + 8.
-  EXPECT_EQ(ops::GemmTaskGridOf(2048, 768, 256, false, 32, 2, kSmallL2).panels_per_task, 12);
+  EXPECT_EQ(TaskCount(512, 512, 512, 32, 16), 16);
+  EXPECT_EQ(ops::GemmTaskGridOf(512, 512, 512, false, 32, 16, kSmallL2).panels_per_task, 16);
+  // 64 x 4096 x 4096 packs A but has 6 tiles, too few to round up to 16
+  // blocks: its one row block's 128 panels go in 16 groups of 8.
+  EXPECT_EQ(ops::GemmTaskGridOf(64, 4096, 4096, false, 32, 16, kSmallL2).row_blocks, 1);
+  EXPECT_EQ(ops::GemmTaskGridOf(64, 4096, 4096, false, 32, 16, kSmallL2).panels_per_task, 8);
+  // 24 panels on 2 threads with one row block: two groups of 12, not 16 + 8.
+  EXPECT_EQ(ops::GemmTaskGridOf(12, 768, 16384, false, 32, 2, kSmallL2).panels_per_task, 12);
   // A read in place keeps 8 tasks per thread: 8 x 1024 x 1024 (32 panels)
   // as 16 two-panel tasks on 2 threads, 8 four-panel ones on 1.
   EXPECT_EQ(TaskCount(8, 1024, 1024, 32, 2), 16);
@@ -240,10 +257,10 @@ TEST(GemmTest, TaskGridFollowsTheThreadCount) {
 }
 
 TEST(GemmTest, SplitsForDifferentThreadCountsGiveTheSameBits) {
-  // 301 x 517 x 1000 packs A (4 row blocks): with AVX2's or AVX-512's
-  // panels one or two threads take one task per row block and three take
-  // 12 tasks, a third of the panels each. Every task computes its outputs
-  // whole, so the bits do not change.
+  // 301 x 517 x 1000 packs A: with AVX2's or AVX-512's panels one or two
+  // threads take one task per row block (4 blocks) and three take 6 row
+  // blocks (GemmRowBlocksOf), their tiles dealt out differently. Every task
+  // computes its outputs whole, so the bits do not change.
   constexpr int64_t kM = 301, kK = 517, kN = 1000;
   ForEachTarget([&](const char* target) {
     const int64_t width = ops::GemmF32PanelWidth();
