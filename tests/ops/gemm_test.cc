@@ -217,8 +217,9 @@ TEST(GemmTest, TaskGridFollowsTheThreadCount) {
   EXPECT_EQ(TaskCount(2048, 2048, 2048, 32, 1), 15);
   EXPECT_EQ(ops::GemmTaskGridOf(2048, 2048, 2048, false, 32, 2, kSmallL2).panels_per_task, 64);
   EXPECT_EQ(TaskCount(2048, 2048, 2048, 32, 2), 16);
-  // 1024^3 on a large L2: 11 row blocks of 96 rows, 12 on two threads, 15
-  // on three (a multiple of the thread count, each block whole tiles).
+  // 1024^3 on a large L2: 11 row blocks of 96 rows on one thread, 12 on
+  // two or three (the next multiple of the thread count; each block whole
+  // tiles).
   EXPECT_EQ(ops::GemmTaskGridOf(1024, 1024, 1024, false, 32, 1, kLargeL2).row_blocks, 11);
   EXPECT_EQ(ops::GemmTaskGridOf(1024, 1024, 1024, false, 32, 2, kLargeL2).row_blocks, 12);
   EXPECT_EQ(ops::GemmTaskGridOf(1024, 1024, 1024, false, 32, 3, kLargeL2).row_blocks, 12);
