@@ -590,15 +590,29 @@ HWY_NOINLINE void GemvPanelsF32(const GemmF32Params& p, int64_t panel) {
   if constexpr (kPanels > 3) store(3, c30, c31);
 }
 
+// Whether Y's row stride is a multiple of 4 KiB, so that the rows of a
+// tile share L1 sets (and evict each other) and GemmTaskF32 prefetches
+// each next tile's Y rows (PrefetchTileY).
+HWY_INLINE bool YRowsShareL1Sets(int64_t ldy) {
+  constexpr int64_t kPageFloats = 4096 / sizeof(float);
+  return ldy % kPageFloats == 0;
+}
+
 // Asks for the Y rows [row, row + rows) of the tile at column `col` (its
 // lines of one panel row) for writing, into L2: the micro-kernel's first
 // loads of them (the running sum of earlier k blocks) or its stores then
-// find them there. Called for the next tile while the current one computes.
-// Where Y's row stride is a multiple of 4 KiB a tile's rows share L1 sets
-// and its stores missed often; paired on AVX-512 (Zen 5, two runs of 6-8):
-// 2048 x 256 x 1024 1.06-1.11x on one thread and 1.08-1.11x on two,
-// 2048 x 512 x 2048 1.07x and 1.03x, 128 x 768 x 3072 1.02x and 1.03x,
-// the rest level (0.98-1.02x). It never changes a bit.
+// find them there. Called for the next tile while the current one
+// computes, and only where YRowsShareL1Sets: there a tile's stores missed
+// often, and paired on AVX-512 (Zen 5, two runs of 6-8) 2048 x 256 x 1024
+// ran 1.06-1.11x as fast on one thread and 1.08-1.11x on two, 2048 x 512 x
+// 2048 1.07x and 1.03x, 128 x 768 x 3072 1.02x and 1.03x. Elsewhere the
+// prefetches were only cost, about 50 cycles a tile (24 of them and their
+// loop) beside the ~1536 of a 12-row tile's FMAs at k = 128; leaving them
+// out there, paired (AVX-512, Zen 5, runs of 8-10): 64^3 1.04-1.05x on
+// one thread and 1.05-1.06x on two, 128^3 1.03-1.07x and 1.00-1.02x, 256^3
+// 1.00-1.03x and 1.01-1.03x, 512 x 768 x 768 1.03x and 1.03x; 512^3,
+// 384^3, 1000^3 and 2048 x 256 x 768 level (0.99-1.01x). It never changes
+// a bit.
 HWY_INLINE void PrefetchTileY(const GemmF32Params& p, int64_t row, int64_t rows, int64_t col, int64_t width) {
   constexpr int64_t kLineFloats = 64 / sizeof(float);
   for (int64_t r = 0; r < rows; ++r) {
@@ -635,6 +649,7 @@ HWY_INLINE void GemmTaskF32(const GemmF32Params& p, const GemmTasks& t, int64_t 
     return;
   }
   const int64_t block_k = t.blocking.kc;
+  const bool prefetch_y = YRowsShareL1Sets(p.ldy);
   for (int64_t p0 = 0; p0 < p.k; p0 += block_k) {
     const int64_t kc = (p.k - p0) < block_k ? (p.k - p0) : block_k;
     const BlockRole role{p0 == 0, p0 + kc == p.k};
@@ -650,10 +665,10 @@ HWY_INLINE void GemmTaskF32(const GemmF32Params& p, const GemmTasks& t, int64_t 
         // tile has 4 chains, half the FMA rate at 4 cycles latency x 2
         // ports): M = 8, 32, 128. Each output's chain is the same.
         if (!t.pack_a && kTileRows == 6 && rows - r == kTileRows + 2) tile_rows = 4;
-        if (r + tile_rows < rows) {
+        if (prefetch_y && r + tile_rows < rows) {
           const int64_t next = r + tile_rows;
           PrefetchTileY(p, row0 + next, (rows - next) < kTileRows ? (rows - next) : kTileRows, col, cols);
-        } else if (panel + 1 < panel_end) {
+        } else if (prefetch_y && panel + 1 < panel_end) {
           const int64_t next_cols = (p.n - col - width) < width ? (p.n - col - width) : width;
           PrefetchTileY(p, row0, rows < kTileRows ? rows : kTileRows, col + width, next_cols);
         }
