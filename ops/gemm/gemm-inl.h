@@ -77,6 +77,7 @@
 #include "hwy/highway.h"
 #include "ops/elementwise/elementwise-inl.h"
 #include "ops/gemm/gemm.h"
+#include "ops/vector_registers-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace tessera::ops {
@@ -85,11 +86,8 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 inline constexpr size_t kPanelVectors = 2;
 
-#if HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3
-inline constexpr int64_t kTileRows = 6;  // 16 vector registers
-#else
-inline constexpr int64_t kTileRows = 12;  // 32 vector registers
-#endif
+// The tile height by register count: see "Micro-kernel" above.
+inline constexpr int64_t kTileRows = kVectorRegisters == 32 ? 12 : 6;
 static_assert(kGemmMaxTileRows % kTileRows == 0 && kGemmMc % kGemmMaxTileRows == 0,
               "row blocks (multiples of kGemmMaxTileRows rows) hold whole row tiles");
 static_assert(kTileRows <= kGemmMaxTileRows, "gemm.h sizes buffers for kGemmMaxTileRows");

@@ -79,6 +79,7 @@
 #include "hwy/highway.h"
 #include "ops/elementwise/elementwise-inl.h"
 #include "ops/rnn/rnn.h"
+#include "ops/vector_registers-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace tessera::ops {
@@ -147,11 +148,7 @@ HWY_INLINE size_t ChunkWidth() {
 // largest tile that does not spill with 16 vector registers (AVX2, SSE4);
 // targets with 32 (AVX-512, NEON, SVE) take eight (kProductTileRows); four
 // (8 chains) just covers the FMA latency x throughput product.
-#if HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3
-inline constexpr size_t kProductTileRows = 6;  // 16 vector registers
-#else
-inline constexpr size_t kProductTileRows = 8;  // 32 vector registers
-#endif
+inline constexpr size_t kProductTileRows = kVectorRegisters == 32 ? 8 : 6;
 #define TSR_RNN_ROW_FMA(r)                        \
   if constexpr (kRows > r) {                      \
     const auto av = hn::Set(d, a[r * lda + q]);   \
