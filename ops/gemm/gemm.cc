@@ -202,9 +202,11 @@ Status GemmF32Batch(const GemmF32Params* params, int64_t count, const ParallelRu
   const int threads = runner != nullptr ? runner->MaxConcurrency() : 1;
   const GemmTaskGrid grid = GemmTaskGridOf(p.m, p.n, p.k, p.trans_a, panel_width, threads, GemmL2Bytes());
   const int64_t items = count * grid.count();
-  // A task is at most mc x (panels_per_task * panel_width) outputs; take
-  // the product's own extent where it is smaller.
-  const double task_flops = 2.0 * static_cast<double>(std::min(p.m, grid.blocking.mc)) *
+  // A task is one row block (m / row_blocks rows on average, at most mc;
+  // GemmRowBlocksOf may make them shorter) by panels_per_task panels, or
+  // the product's own width where it is narrower.
+  const int64_t block_rows = (p.m + grid.row_blocks - 1) / grid.row_blocks;
+  const double task_flops = 2.0 * static_cast<double>(block_rows) *
                             static_cast<double>(std::min(p.n, grid.panels_per_task * panel_width)) *
                             static_cast<double>(std::max<int64_t>(p.k, 1));
   const bool packs_nothing = p.m == 1 || !grid.pack_a;
