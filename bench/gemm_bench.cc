@@ -12,18 +12,19 @@
 // After the Google Benchmark output, a table lists per shape and thread
 // count the median GFLOP/s of each library, Tessera's fraction of the FMA
 // peak per core (measured at start by runtime/machine.h on the dispatched
-// SIMD target; --peak_gflops=X overrides it), and the ratio of Tessera to
-// the faster baseline.
+// SIMD target; --peak_gflops=X overrides it), the ratio of Tessera to
+// the faster baseline, and with repetitions that ratio's range over
+// repetitions paired by index (bench/summary_reporter.h says why; run with
+// random interleaving for it to mean something).
 //
-//   build/bench/gemm_bench --benchmark_repetitions=5 [--peak_gflops=116]
+//   build/bench/gemm_bench --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true
+//                          [--peak_gflops=116]
 //                          [--shapes=MxKxN,MxKxN,...]  (instead of the list)
-#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -32,6 +33,7 @@
 #include <benchmark/benchmark.h>
 
 #include "bench/openmp_policy.h"
+#include "bench/summary_reporter.h"
 #include "ops/gemm/gemm.h"
 #include "runtime/machine.h"
 #include "runtime/threading.h"
@@ -163,62 +165,27 @@ std::string Key(const Shape3& s, int threads) {
   return buf;
 }
 
-// Collects each benchmark's GFLOP/s (the median aggregate when repeated)
-// while the console reporter prints as usual.
-class SummaryReporter : public benchmark::ConsoleReporter {
- public:
-  // library -> key -> GFLOP/s
-  std::map<std::string, std::map<std::string, double>> gflops;
-
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const Run& run : runs) {
-      const bool repeated = run.repetitions > 1;
-      if (repeated && run.aggregate_name != "median") continue;
-      if (run.error_occurred) continue;
-      auto it = run.counters.find("GFLOP/s");
-      if (it == run.counters.end()) continue;
-      // Names are "gemm/<library>/<MxKxN>/threads:<t>/<options...>".
-      std::vector<std::string> parts;
-      const std::string name = run.run_name.str();
-      for (size_t begin = 0; begin <= name.size();) {
-        size_t end = name.find('/', begin);
-        if (end == std::string::npos) end = name.size();
-        parts.push_back(name.substr(begin, end - begin));
-        begin = end + 1;
-      }
-      if (parts.size() < 4) continue;
-      gflops[parts[1]][parts[2] + "/" + parts[3]] = it->second.value;
-    }
-  }
-};
-
-double Lookup(const SummaryReporter& r, const std::string& lib, const std::string& key) {
-  auto lib_it = r.gflops.find(lib);
-  if (lib_it == r.gflops.end()) return 0;
-  auto it = lib_it->second.find(key);
-  return it == lib_it->second.end() ? 0 : it->second;
-}
-
 void PrintSummary(const SummaryReporter& r, double peak_per_core) {
-  std::printf("\nGFLOP/s (median), Tessera's fraction of the FMA peak (%.0f GFLOP/s per core), and\n"
-              "Tessera / the faster baseline:\n\n",
+  std::printf("\nGFLOP/s (median), Tessera's fraction of the FMA peak (%.0f GFLOP/s per core),\n"
+              "Tessera / the faster baseline, and the lowest and highest of that ratio over\n"
+              "repetitions paired by index (bench/summary_reporter.h):\n\n",
               peak_per_core);
-  std::printf("%-24s %9s %9s %9s %7s %8s\n", "shape MxKxN/threads", "tessera", "openblas", "onednn", "peak", "ratio");
+  std::printf("%-24s %9s %9s %9s %7s %7s %11s\n", "shape MxKxN/threads", "tessera", "openblas", "onednn", "peak",
+              "ratio", "range");
   for (const Shape3& s : Shapes()) {
     for (int threads : {1, 2}) {
       const std::string key = Key(s, threads);
-      const double t = Lookup(r, "tessera", key);
-      const double ob = Lookup(r, "openblas", key);
-      const double dn = Lookup(r, "onednn", key);
-      const double best = std::max(ob, dn);
-      if (t == 0 && best == 0) continue;  // filtered out
+      const double t = r.Find("tessera", key).gflops;
+      const double ob = r.Find("openblas", key).gflops;
+      const double dn = r.Find("onednn", key).gflops;
+      if (t == 0 && ob == 0 && dn == 0) continue;  // filtered out
+      const SummaryReporter::Ratio ratio = r.RatioOf("tessera", dn >= ob ? "onednn" : "openblas", key);
       char ob_s[16] = "-", dn_s[16] = "-", ratio_s[16] = "-";
       if (ob > 0) std::snprintf(ob_s, sizeof(ob_s), "%.1f", ob);
       if (dn > 0) std::snprintf(dn_s, sizeof(dn_s), "%.1f", dn);
-      if (best > 0) std::snprintf(ratio_s, sizeof(ratio_s), "%.2fx", t / best);
-      std::printf("%-24s %9.1f %9s %9s %6.0f%% %8s\n", key.c_str(), t, ob_s, dn_s, 100.0 * t / (peak_per_core * threads),
-                  ratio_s);
+      if (ratio.median > 0) std::snprintf(ratio_s, sizeof(ratio_s), "%.2fx", ratio.median);
+      std::printf("%-24s %9.1f %9s %9s %6.0f%% %7s %11s\n", key.c_str(), t, ob_s, dn_s,
+                  100.0 * t / (peak_per_core * threads), ratio_s, SummaryReporter::RangeText(ratio).c_str());
     }
   }
 }

@@ -17,13 +17,15 @@
 //   2 * gates * H * (I + H) * seq * batch * directions.
 // After the Google Benchmark output a table lists per case the median
 // milliseconds per call (one call runs the whole 128-step sequence for all
-// batch rows), GFLOP/s, and oneDNN's time divided by Tessera's (> 1: Tessera
-// is faster).
+// batch rows), GFLOP/s, oneDNN's time divided by Tessera's (> 1: Tessera
+// is faster), and with repetitions that ratio's range over repetitions
+// paired by index (bench/summary_reporter.h says why; run with random
+// interleaving for it to mean something).
 //
-//   build/bench/rnn_bench [--benchmark_repetitions=5] [--benchmark_filter=...]
+//   build/bench/rnn_bench [--benchmark_repetitions=5 --benchmark_enable_random_interleaving=true]
+//                         [--benchmark_filter=...]
 #include <cstdint>
 #include <cstdio>
-#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -32,6 +34,7 @@
 #include <benchmark/benchmark.h>
 
 #include "bench/openmp_policy.h"
+#include "bench/summary_reporter.h"
 #include "runtime/core/op.h"
 #include "runtime/core/registry.h"
 #include "runtime/threading.h"
@@ -215,63 +218,28 @@ void BM_OneDnn(benchmark::State& state, RnnCase c, int threads) {
 
 std::string Key(const RnnCase& c, int threads) { return c.key() + "/threads:" + std::to_string(threads); }
 
-// Collects each benchmark's median time and GFLOP/s while the console
-// reporter prints as usual.
-class SummaryReporter : public benchmark::ConsoleReporter {
- public:
-  struct Result {
-    double ms = 0;
-    double gflops = 0;
-  };
-  // library -> key -> result
-  std::map<std::string, std::map<std::string, Result>> results;
-
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const Run& run : runs) {
-      if (run.repetitions > 1 && run.aggregate_name != "median") continue;
-      if (run.error_occurred) continue;
-      auto it = run.counters.find("GFLOP/s");
-      if (it == run.counters.end()) continue;
-      // Names are "rnn/<library>/<key...>/threads:<t>[/real_time...]".
-      const std::string name = run.run_name.str();
-      const size_t lib_begin = name.find('/') + 1;
-      const size_t lib_end = name.find('/', lib_begin);
-      const size_t threads = name.find("/threads:");
-      if (lib_end == std::string::npos || threads == std::string::npos) continue;
-      const size_t key_end = name.find('/', threads + 1);
-      const std::string key = name.substr(lib_end + 1, (key_end == std::string::npos ? name.size() : key_end) - lib_end - 1);
-      Result& r = results[name.substr(lib_begin, lib_end - lib_begin)][key];
-      r.gflops = it->second.value;
-      r.ms = run.GetAdjustedRealTime() * (run.time_unit == benchmark::kMillisecond ? 1.0 : 1e-6);
-    }
-  }
-};
-
 void PrintSummary(const SummaryReporter& reporter) {
   std::printf("\nMedian ms per call (one call = the whole 128-step sequence for all batch rows), GFLOP/s,\n"
-              "and oneDNN time / Tessera time (> 1: Tessera faster):\n\n");
-  std::printf("%-28s %10s %9s %10s %9s %7s\n", "case/threads", "tessera ms", "GFLOP/s", "onednn ms", "GFLOP/s",
-              "ratio");
-  const auto find = [&](const std::string& lib, const std::string& key) {
-    auto lib_it = reporter.results.find(lib);
-    if (lib_it == reporter.results.end()) return SummaryReporter::Result{};
-    auto it = lib_it->second.find(key);
-    return it == lib_it->second.end() ? SummaryReporter::Result{} : it->second;
-  };
+              "oneDNN time / Tessera time (> 1: Tessera faster), and the lowest and highest of that\n"
+              "ratio over repetitions paired by index (bench/summary_reporter.h):\n\n");
+  std::printf("%-28s %10s %9s %10s %9s %7s %11s\n", "case/threads", "tessera ms", "GFLOP/s", "onednn ms", "GFLOP/s",
+              "ratio", "range");
   for (const RnnCase& c : Cases()) {
     for (int threads : {1, 2}) {
       const std::string key = Key(c, threads);
-      const SummaryReporter::Result t = find("tessera", key);
-      const SummaryReporter::Result d = find("onednn", key);
+      const SummaryReporter::Result t = reporter.Find("tessera", key);
+      const SummaryReporter::Result d = reporter.Find("onednn", key);
       if (t.ms == 0 && d.ms == 0) continue;  // filtered out
-      char d_ms[16] = "-", d_gf[16] = "-", ratio[16] = "-";
+      // Both count the same FLOPs, so the GFLOP/s ratio is the time ratio.
+      const SummaryReporter::Ratio ratio = reporter.RatioOf("tessera", "onednn", key);
+      char d_ms[16] = "-", d_gf[16] = "-", ratio_s[16] = "-";
       if (d.ms > 0) {
         std::snprintf(d_ms, sizeof(d_ms), "%.3f", d.ms);
         std::snprintf(d_gf, sizeof(d_gf), "%.1f", d.gflops);
-        if (t.ms > 0) std::snprintf(ratio, sizeof(ratio), "%.2fx", d.ms / t.ms);
       }
-      std::printf("%-28s %10.3f %9.1f %10s %9s %7s\n", key.c_str(), t.ms, t.gflops, d_ms, d_gf, ratio);
+      if (ratio.median > 0) std::snprintf(ratio_s, sizeof(ratio_s), "%.2fx", ratio.median);
+      std::printf("%-28s %10.3f %9.1f %10s %9s %7s %11s\n", key.c_str(), t.ms, t.gflops, d_ms, d_gf, ratio_s,
+                  SummaryReporter::RangeText(ratio).c_str());
     }
   }
 }
