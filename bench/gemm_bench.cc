@@ -167,11 +167,11 @@ std::string Key(const Shape3& s, int threads) {
 
 void PrintSummary(const SummaryReporter& r, double peak_per_core) {
   std::printf("\nGFLOP/s (median), Tessera's fraction of the FMA peak (%.0f GFLOP/s per core),\n"
-              "Tessera / the faster baseline, and the lowest and highest of that ratio over\n"
-              "repetitions paired by index (bench/summary_reporter.h):\n\n",
+              "Tessera / the faster baseline, and over repetitions paired by index the lowest and\n"
+              "highest of that ratio and how many pairs Tessera won (bench/summary_reporter.h):\n\n",
               peak_per_core);
-  std::printf("%-24s %9s %9s %9s %7s %7s %11s\n", "shape MxKxN/threads", "tessera", "openblas", "onednn", "peak",
-              "ratio", "range");
+  std::printf("%-24s %9s %9s %9s %7s %7s %11s %7s\n", "shape MxKxN/threads", "tessera", "openblas", "onednn", "peak",
+              "ratio", "range", "won");
   for (const Shape3& s : Shapes()) {
     for (int threads : {1, 2}) {
       const std::string key = Key(s, threads);
@@ -184,8 +184,9 @@ void PrintSummary(const SummaryReporter& r, double peak_per_core) {
       if (ob > 0) std::snprintf(ob_s, sizeof(ob_s), "%.1f", ob);
       if (dn > 0) std::snprintf(dn_s, sizeof(dn_s), "%.1f", dn);
       if (ratio.median > 0) std::snprintf(ratio_s, sizeof(ratio_s), "%.2fx", ratio.median);
-      std::printf("%-24s %9.1f %9s %9s %6.0f%% %7s %11s\n", key.c_str(), t, ob_s, dn_s,
-                  100.0 * t / (peak_per_core * threads), ratio_s, SummaryReporter::RangeText(ratio).c_str());
+      std::printf("%-24s %9.1f %9s %9s %6.0f%% %7s %11s %7s\n", key.c_str(), t, ob_s, dn_s,
+                  100.0 * t / (peak_per_core * threads), ratio_s, SummaryReporter::RangeText(ratio).c_str(),
+                  SummaryReporter::WinsText(ratio).c_str());
     }
   }
 }

@@ -220,10 +220,11 @@ std::string Key(const RnnCase& c, int threads) { return c.key() + "/threads:" + 
 
 void PrintSummary(const SummaryReporter& reporter) {
   std::printf("\nMedian ms per call (one call = the whole 128-step sequence for all batch rows), GFLOP/s,\n"
-              "oneDNN time / Tessera time (> 1: Tessera faster), and the lowest and highest of that\n"
-              "ratio over repetitions paired by index (bench/summary_reporter.h):\n\n");
-  std::printf("%-28s %10s %9s %10s %9s %7s %11s\n", "case/threads", "tessera ms", "GFLOP/s", "onednn ms", "GFLOP/s",
-              "ratio", "range");
+              "oneDNN time / Tessera time (> 1: Tessera faster), and over repetitions paired by index\n"
+              "the lowest and highest of that ratio and how many pairs Tessera won\n"
+              "(bench/summary_reporter.h):\n\n");
+  std::printf("%-28s %10s %9s %10s %9s %7s %11s %7s\n", "case/threads", "tessera ms", "GFLOP/s", "onednn ms",
+              "GFLOP/s", "ratio", "range", "won");
   for (const RnnCase& c : Cases()) {
     for (int threads : {1, 2}) {
       const std::string key = Key(c, threads);
@@ -238,8 +239,8 @@ void PrintSummary(const SummaryReporter& reporter) {
         std::snprintf(d_gf, sizeof(d_gf), "%.1f", d.gflops);
       }
       if (ratio.median > 0) std::snprintf(ratio_s, sizeof(ratio_s), "%.2fx", ratio.median);
-      std::printf("%-28s %10.3f %9.1f %10s %9s %7s %11s\n", key.c_str(), t.ms, t.gflops, d_ms, d_gf, ratio_s,
-                  SummaryReporter::RangeText(ratio).c_str());
+      std::printf("%-28s %10.3f %9.1f %10s %9s %7s %11s %7s\n", key.c_str(), t.ms, t.gflops, d_ms, d_gf, ratio_s,
+                  SummaryReporter::RangeText(ratio).c_str(), SummaryReporter::WinsText(ratio).c_str());
     }
   }
 }

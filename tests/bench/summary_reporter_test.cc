@@ -64,6 +64,8 @@ TEST_F(SummaryReporterTest, PairsRepetitionsByIndex) {
   EXPECT_DOUBLE_EQ(ratio.low, 0.9);   // 90 / 100
   EXPECT_DOUBLE_EQ(ratio.high, 1.25);  // 100 / 80
   EXPECT_EQ(SummaryReporter::RangeText(ratio), "0.90-1.25");
+  EXPECT_EQ(ratio.wins, 2);  // 110 / 100 and 100 / 80
+  EXPECT_EQ(SummaryReporter::WinsText(ratio), "2/3");
   // The summary figures are the median aggregate's, time in ms.
   EXPECT_DOUBLE_EQ(reporter_.Find("tessera", "64x64x64/threads:1").gflops, 100.0);
   EXPECT_DOUBLE_EQ(reporter_.Find("tessera", "64x64x64/threads:1").ms, 2.0);
@@ -88,6 +90,7 @@ TEST_F(SummaryReporterTest, SingleRunsHaveARatioButNoRange) {
   EXPECT_DOUBLE_EQ(ratio.median, 1.5);
   EXPECT_EQ(ratio.pairs, 0);
   EXPECT_EQ(SummaryReporter::RangeText(ratio), "-");
+  EXPECT_EQ(SummaryReporter::WinsText(ratio), "-");
   EXPECT_DOUBLE_EQ(reporter_.Find("openblas", "8x8x8/threads:1").ms, 0.75);
 }
 
