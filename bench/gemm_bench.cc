@@ -13,9 +13,10 @@
 // count the median GFLOP/s of each library, Tessera's fraction of the FMA
 // peak per core (measured at start by runtime/machine.h on the dispatched
 // SIMD target; --peak_gflops=X overrides it), the ratio of Tessera to
-// the faster baseline, and with repetitions that ratio's range over
-// repetitions paired by index (bench/summary_reporter.h says why; run with
-// random interleaving for it to mean something).
+// the faster baseline, and with repetitions that ratio's range and how
+// many pairs Tessera won, over repetitions paired by index
+// (bench/summary_reporter.h says why; run with random interleaving for it
+// to mean something).
 //
 //   build/bench/gemm_bench --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true
 //                          [--peak_gflops=116]

@@ -18,9 +18,9 @@
 // After the Google Benchmark output a table lists per case the median
 // milliseconds per call (one call runs the whole 128-step sequence for all
 // batch rows), GFLOP/s, oneDNN's time divided by Tessera's (> 1: Tessera
-// is faster), and with repetitions that ratio's range over repetitions
-// paired by index (bench/summary_reporter.h says why; run with random
-// interleaving for it to mean something).
+// is faster), and with repetitions that ratio's range and how many pairs
+// Tessera won, over repetitions paired by index (bench/summary_reporter.h
+// says why; run with random interleaving for it to mean something).
 //
 //   build/bench/rnn_bench [--benchmark_repetitions=5 --benchmark_enable_random_interleaving=true]
 //                         [--benchmark_filter=...]
