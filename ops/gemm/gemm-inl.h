@@ -47,6 +47,10 @@
 //   A full tile's last k block applies alpha and beta * C to the
 //   accumulators in registers; partial panels go through a stack row, in
 //   and out.
+//   On AVX-512, a packed product taken in one k block runs its full 12-row
+//   tiles against pairs of full panels as two 6-row halves of 4 vectors
+//   each (GemmTwoPanelKernel: 6 x 64 floats, the same 24 accumulators);
+//   the same chains in the same order, so the same bits.
 //
 // Tail contract
 //   Rows past m are zero in the packed A block (read in place, the tile's
@@ -526,6 +530,84 @@ HWY_NOINLINE void GemmMicroKernel(const GemmF32Params& p, BlockRole role, const 
 #undef TSR_GEMM_PARTIAL_ROW_LOAD
 #undef TSR_GEMM_ROW_STORE
 
+// Whether a one-block packed product runs its full 12-row tiles against
+// pairs of full panels through GemmTwoPanelKernel: on targets with 32
+// vector registers of 16 floats (AVX-512), where it was measured.
+inline constexpr bool kGemmTwoPanelTiles = kTileRows == 12 && HWY_MAX_BYTES == 64 && HWY_TARGET != HWY_SCALAR;
+
+// Six rows of a packed A micro-panel (`a`: rows r0 .. r0 + 5 of a 12-row
+// panel, kTileRows values per step) against two adjacent full panels
+// (slivers b0p, b1p), all of k in one block, written to Y rows [row, row
+// + 6) and columns [col, col + 2 * panel width). Each row keeps four vector
+// accumulators (oneDNN's register shape, 6 x 64 floats): per step four B
+// loads and six broadcasts feed 24 FMAs, where the 12 x 32 tile needs two
+// loads and twelve broadcasts. Paired against the 12-row kernel on
+// AVX-512 (Zen 5, four runs of 8-12), one-block products that store Y
+// often for their FLOPs ran faster: 2048 x 256 x 1024 1.02-1.06x on one
+// thread and 1.01-1.03x on two, 2048 x 128 x 768 1.01-1.03x, 1024^3
+// 1.01-1.02x; 2048 x 256 x 768, 512 x 768 x 768 and 512^3 level
+// (0.99-1.02x). It has no B prefetch for a sliver's first tile (measured
+// without it). Every output is the same FMA chain as in the 12-row
+// kernel, in the same order, and the epilogue is FinishVector's, so the
+// bits are the same.
+HWY_NOINLINE void GemmTwoPanelKernel(const GemmF32Params& p, const float* HWY_RESTRICT a,
+                                     const float* HWY_RESTRICT b0p, const float* HWY_RESTRICT b1p, int64_t kc,
+                                     int64_t row, int64_t col) {
+  const hn::ScalableTag<float> d;
+  const size_t lanes = hn::Lanes(d);
+  const int64_t width = static_cast<int64_t>(kPanelVectors * lanes);
+  auto c00 = hn::Zero(d), c01 = hn::Zero(d), c02 = hn::Zero(d), c03 = hn::Zero(d);
+  auto c10 = hn::Zero(d), c11 = hn::Zero(d), c12 = hn::Zero(d), c13 = hn::Zero(d);
+  auto c20 = hn::Zero(d), c21 = hn::Zero(d), c22 = hn::Zero(d), c23 = hn::Zero(d);
+  auto c30 = hn::Zero(d), c31 = hn::Zero(d), c32 = hn::Zero(d), c33 = hn::Zero(d);
+  auto c40 = hn::Zero(d), c41 = hn::Zero(d), c42 = hn::Zero(d), c43 = hn::Zero(d);
+  auto c50 = hn::Zero(d), c51 = hn::Zero(d), c52 = hn::Zero(d), c53 = hn::Zero(d);
+#define TSR_GEMM_TWO_PANEL_ROW(r)        \
+  {                                      \
+    const auto ar = hn::Set(d, a_q[r]);  \
+    c##r##0 = hn::MulAdd(ar, b0, c##r##0); \
+    c##r##1 = hn::MulAdd(ar, b1, c##r##1); \
+    c##r##2 = hn::MulAdd(ar, b2, c##r##2); \
+    c##r##3 = hn::MulAdd(ar, b3, c##r##3); \
+  }
+#pragma GCC unroll 4
+  for (int64_t q = 0; q < kc; ++q) {
+    const auto b0 = hn::Load(d, b0p + q * width);
+    const auto b1 = hn::Load(d, b0p + q * width + lanes);
+    const auto b2 = hn::Load(d, b1p + q * width);
+    const auto b3 = hn::Load(d, b1p + q * width + lanes);
+    const float* HWY_RESTRICT a_q = a + q * kTileRows;
+    TSR_GEMM_TWO_PANEL_ROW(0)
+    TSR_GEMM_TWO_PANEL_ROW(1)
+    TSR_GEMM_TWO_PANEL_ROW(2)
+    TSR_GEMM_TWO_PANEL_ROW(3)
+    TSR_GEMM_TWO_PANEL_ROW(4)
+    TSR_GEMM_TWO_PANEL_ROW(5)
+  }
+#undef TSR_GEMM_TWO_PANEL_ROW
+  const bool use_c = p.c != nullptr && p.beta != 0.0f;
+  const auto alpha = hn::Set(d, p.alpha);
+  const auto beta = hn::Set(d, p.beta);
+#define TSR_GEMM_TWO_PANEL_STORE(r)                                                                          \
+  {                                                                                                          \
+    float* y_r = p.y + (row + r) * p.ldy + col;                                                              \
+    const float* c_r = use_c ? p.c + (row + r) * p.c_stride_m + col * p.c_stride_n : nullptr;               \
+    const float* c_r1 = use_c ? c_r + width * p.c_stride_n : nullptr;                                        \
+    hn::StoreU(FinishVector(d, c##r##0, alpha, beta, c_r, p.c_stride_n, 0), d, y_r);                         \
+    hn::StoreU(FinishVector(d, c##r##1, alpha, beta, c_r, p.c_stride_n, lanes), d, y_r + lanes);             \
+    hn::StoreU(FinishVector(d, c##r##2, alpha, beta, c_r1, p.c_stride_n, 0), d, y_r + width);                \
+    hn::StoreU(FinishVector(d, c##r##3, alpha, beta, c_r1, p.c_stride_n, lanes), d, y_r + width + lanes);    \
+  }
+  TSR_GEMM_TWO_PANEL_STORE(0)
+  TSR_GEMM_TWO_PANEL_STORE(1)
+  TSR_GEMM_TWO_PANEL_STORE(2)
+  TSR_GEMM_TWO_PANEL_STORE(3)
+  TSR_GEMM_TWO_PANEL_STORE(4)
+  TSR_GEMM_TWO_PANEL_STORE(5)
+#undef TSR_GEMM_TWO_PANEL_STORE
+  ActivateTile(p, row, 6, col, 2 * width);
+}
+
 // Runs the micro-kernel with the fewest accumulator rows that cover `rows`
 // (packed rows past `rows` are zero, and in place the last row stands in
 // for them, so extra rows are harmless).
@@ -652,7 +734,28 @@ HWY_INLINE void GemmTaskF32(const GemmF32Params& p, const GemmTasks& t, int64_t 
     const int64_t kc = (p.k - p0) < block_k ? (p.k - p0) : block_k;
     const BlockRole role{p0 == 0, p0 + kc == p.k};
     if (t.pack_a) PackABlock(p, row0, rows, p0, kc, a_pack);
-    for (int64_t panel = panel0; panel < panel_end; ++panel) {
+    int64_t panel = panel0;
+    const bool c_in_registers = p.c == nullptr || p.beta == 0.0f || p.c_stride_n == 0 || p.c_stride_n == 1;
+    if (kGemmTwoPanelTiles && t.pack_a && role.first && role.last && c_in_registers) {
+      // Pairs of full panels, full 12-row tiles as two 6-row halves (see
+      // GemmTwoPanelKernel); a last partial tile runs each panel as usual.
+      for (; panel + 2 <= panel_end && (panel + 2) * width <= p.n; panel += 2) {
+        const float* sliver0 = p.b.data + panel * p.k * width;
+        const float* sliver1 = sliver0 + p.k * width;
+        const int64_t col = panel * width;
+        int64_t r = 0;
+        for (; r + kTileRows <= rows; r += kTileRows) {
+          const float* tile = a_pack + r * kc;
+          GemmTwoPanelKernel(p, tile, sliver0, sliver1, kc, row0 + r, col);
+          GemmTwoPanelKernel(p, tile + kTileRows / 2, sliver0, sliver1, kc, row0 + r + kTileRows / 2, col);
+        }
+        if (r < rows) {
+          RunTile<true>(p, role, a_pack + r * kc, sliver0, kc, row0 + r, rows - r, col, width);
+          RunTile<true>(p, role, a_pack + r * kc, sliver1, kc, row0 + r, rows - r, col + width, width);
+        }
+      }
+    }
+    for (; panel < panel_end; ++panel) {
       const float* sliver = p.b.data + panel * p.k * width + p0 * width;
       const int64_t col = panel * width;
       const int64_t cols = (p.n - col) < width ? (p.n - col) : width;

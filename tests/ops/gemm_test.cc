@@ -612,58 +612,76 @@ TEST(GemmF32Test, StridedOperandsAndPanelWidthCheck) {
 }
 
 TEST(GemmF32Test, FusedActivationEpilogues) {
-  // Across several k blocks (k > kGemmKc) and every tail, each activation is
-  // applied once, after alpha and beta * C.
-  const int64_t m = 29, k = 2 * ops::kGemmKc + 37, n = 45;
-  OwnedTensor a = RandomF32({m, k}, 11);
-  OwnedTensor b = RandomF32({k, n}, 12);
-  OwnedTensor c = RandomF32({n}, 13);
-  const float* av = a.view.data_as<float>();
-  const float* bv = b.view.data_as<float>();
-  const float* cv = c.view.data_as<float>();
-  const float alpha = 0.25f, beta = -1.5f;
-  struct Act {
-    ops::GemmActivation act;
-    const char* name;
-    double (*fn)(double);
+  // Each activation is applied once, after alpha and beta * C, on two
+  // products: A read in place across several k blocks (k > kGemmKc), and A
+  // packed in one block, whose full 12-row tiles against pairs of full
+  // panels run GemmTwoPanelKernel on AVX-512 (M = 301 leaves a partial
+  // tile, N = 77 a partial panel).
+  struct Product {
+    int64_t m, k, n;
   };
-  const std::vector<Act> acts = {
-      {ops::GemmActivation::kNone, "none", [](double x) { return x; }},
-      {ops::GemmActivation::kRelu, "relu", [](double x) { return x > 0 ? x : 0.0; }},
-      {ops::GemmActivation::kSigmoid, "sigmoid", [](double x) { return 1.0 / (1.0 + std::exp(-x)); }},
-      {ops::GemmActivation::kTanh, "tanh", [](double x) { return std::tanh(x); }},
-  };
-  ForEachTarget([&](const char* target) {
-    auto packed = ops::PackedBF32::Pack(bv, n, false, k, n);  // for this target's panel width
-    ASSERT_TRUE(packed.ok()) << packed.status().ToString();
-    for (const Act& act : acts) {
-      std::vector<float> y(static_cast<size_t>(m * n));
-      ops::GemmF32Params p = ProductParams(m, n, k, av, k, packed.value().view(), y.data(), n);
-      p.alpha = alpha;
-      p.c = cv;
-      p.c_stride_n = 1;
-      p.beta = beta;
-      p.activation = act.act;
-      ASSERT_TRUE(ops::GemmF32(p, nullptr).ok());
-      for (int64_t i = 0; i < m; ++i) {
-        for (int64_t j = 0; j < n; ++j) {
-          double sum = 0, mag = 0;
-          for (int64_t q = 0; q < k; ++q) {
-            sum += static_cast<double>(av[i * k + q]) * bv[q * n + j];
-            mag += std::fabs(static_cast<double>(av[i * k + q]) * bv[q * n + j]);
-          }
-          const double pre = alpha * sum + beta * cv[j];
-          const double want = act.fn(pre);
-          // The activation's derivative is at most 1, so the product's error
-          // carries over; the activation adds a few ulp of its result.
-          const double tol = (k + 2) * std::ldexp(1.0, -24) * (std::fabs(alpha) * mag + std::fabs(beta * cv[j])) +
-                             8 * std::ldexp(1.0, -24) * std::fabs(want) + 1e-30;
-          ASSERT_NEAR(y[static_cast<size_t>(i * n + j)], want, tol)
-              << act.name << ", target " << target << ", row " << i << ", column " << j;
+  for (const Product& shape : {Product{29, 2 * ops::kGemmKc + 37, 45}, Product{301, 449, 77}}) {
+    const int64_t m = shape.m, k = shape.k, n = shape.n;
+    ASSERT_EQ(ops::GemmPacksA(m, k, false), m == 301);
+    OwnedTensor a = RandomF32({m, k}, 11);
+    OwnedTensor b = RandomF32({k, n}, 12);
+    OwnedTensor c = RandomF32({n}, 13);
+    const float* av = a.view.data_as<float>();
+    const float* bv = b.view.data_as<float>();
+    const float* cv = c.view.data_as<float>();
+    const float alpha = 0.25f, beta = -1.5f;
+    struct Act {
+      ops::GemmActivation act;
+      const char* name;
+      double (*fn)(double);
+    };
+    const std::vector<Act> acts = {
+        {ops::GemmActivation::kNone, "none", [](double x) { return x; }},
+        {ops::GemmActivation::kRelu, "relu", [](double x) { return x > 0 ? x : 0.0; }},
+        {ops::GemmActivation::kSigmoid, "sigmoid", [](double x) { return 1.0 / (1.0 + std::exp(-x)); }},
+        {ops::GemmActivation::kTanh, "tanh", [](double x) { return std::tanh(x); }},
+    };
+    // The double-precision products, once per shape.
+    std::vector<double> sums(static_cast<size_t>(m * n)), mags(static_cast<size_t>(m * n));
+    for (int64_t i = 0; i < m; ++i) {
+      for (int64_t j = 0; j < n; ++j) {
+        double sum = 0, mag = 0;
+        for (int64_t q = 0; q < k; ++q) {
+          sum += static_cast<double>(av[i * k + q]) * bv[q * n + j];
+          mag += std::fabs(static_cast<double>(av[i * k + q]) * bv[q * n + j]);
         }
+        sums[static_cast<size_t>(i * n + j)] = sum;
+        mags[static_cast<size_t>(i * n + j)] = mag;
       }
     }
-  });
+    ForEachTarget([&](const char* target) {
+      auto packed = ops::PackedBF32::Pack(bv, n, false, k, n);  // for this target's panel width
+      ASSERT_TRUE(packed.ok()) << packed.status().ToString();
+      for (const Act& act : acts) {
+        std::vector<float> y(static_cast<size_t>(m * n));
+        ops::GemmF32Params p = ProductParams(m, n, k, av, k, packed.value().view(), y.data(), n);
+        p.alpha = alpha;
+        p.c = cv;
+        p.c_stride_n = 1;
+        p.beta = beta;
+        p.activation = act.act;
+        ASSERT_TRUE(ops::GemmF32(p, nullptr).ok());
+        for (int64_t i = 0; i < m; ++i) {
+          for (int64_t j = 0; j < n; ++j) {
+            const size_t at = static_cast<size_t>(i * n + j);
+            const double pre = alpha * sums[at] + beta * cv[j];
+            const double want = act.fn(pre);
+            // The activation's derivative is at most 1, so the product's error
+            // carries over; the activation adds a few ulp of its result.
+            const double tol = (k + 2) * std::ldexp(1.0, -24) * (std::fabs(alpha) * mags[at] + std::fabs(beta * cv[j])) +
+                               8 * std::ldexp(1.0, -24) * std::fabs(want) + 1e-30;
+            ASSERT_NEAR(y[at], want, tol) << act.name << ", " << m << " x " << k << " x " << n << ", target " << target
+                                          << ", row " << i << ", column " << j;
+          }
+        }
+      }
+    });
+  }
 }
 
 }  // namespace
