@@ -242,6 +242,14 @@ HWY_INLINE V ApplyActivation(D d, GemmActivation act, V v) {
   return v;
 }
 
+// Whether the last k block can apply beta * C a vector at a time: C is
+// absent (or beta is 0), a row (c_stride_n 1) or a repeated value
+// (c_stride_n 0). Other column strides go element by element through
+// StoreTileRow.
+HWY_INLINE bool CTakesVectors(const GemmF32Params& p) {
+  return p.c == nullptr || p.beta == 0.0f || p.c_stride_n == 0 || p.c_stride_n == 1;
+}
+
 // One row of a tile: `acc` holds the row's panel-width accumulators and
 // `cols` <= panel width of them are written to Y[row, col..). The vector
 // path covers full panels whose C is a row (stride_n 1) or a repeated value
@@ -256,7 +264,7 @@ HWY_INLINE void StoreTileRow(const GemmF32Params& p, BlockRole role, int64_t row
   const bool use_c = role.last && p.c != nullptr && p.beta != 0.0f;
   const float* c_row = use_c ? p.c + row * p.c_stride_m + col * p.c_stride_n : nullptr;
   int64_t j = 0;
-  if (!use_c || p.c_stride_n == 0 || p.c_stride_n == 1) {
+  if (!role.last || CTakesVectors(p)) {
     const auto alpha = hn::Set(d, p.alpha);
     const auto beta = hn::Set(d, p.beta);
     for (; j + lanes <= cols; j += lanes) {
@@ -507,7 +515,7 @@ HWY_NOINLINE void GemmMicroKernel(const GemmF32Params& p, BlockRole role, const 
   // A full tile's last block finishes in registers when C is absent, a
   // row or a scalar; other C strides go through StoreTileRow.
   const bool use_c = role.last && p.c != nullptr && p.beta != 0.0f;
-  const bool finish_in_registers = role.last && (!use_c || p.c_stride_n == 0 || p.c_stride_n == 1);
+  const bool finish_in_registers = role.last && CTakesVectors(p);
   const auto alpha = hn::Set(d, p.alpha);
   const auto beta = hn::Set(d, p.beta);
   TSR_GEMM_ROW_STORE(0)
@@ -533,7 +541,7 @@ HWY_NOINLINE void GemmMicroKernel(const GemmF32Params& p, BlockRole role, const 
 // Whether a one-block packed product runs its full 12-row tiles against
 // pairs of full panels through GemmTwoPanelKernel: on targets with 32
 // vector registers of 16 floats (AVX-512), where it was measured.
-inline constexpr bool kGemmTwoPanelTiles = kTileRows == 12 && HWY_MAX_BYTES == 64 && HWY_TARGET != HWY_SCALAR;
+inline constexpr bool kGemmTwoPanelTiles = kTileRows == 12 && HWY_MAX_BYTES == 64;
 
 // Six rows of a packed A micro-panel (`a`: rows r0 .. r0 + 5 of a 12-row
 // panel, kTileRows values per step) against two adjacent full panels
@@ -735,8 +743,7 @@ HWY_INLINE void GemmTaskF32(const GemmF32Params& p, const GemmTasks& t, int64_t 
     const BlockRole role{p0 == 0, p0 + kc == p.k};
     if (t.pack_a) PackABlock(p, row0, rows, p0, kc, a_pack);
     int64_t panel = panel0;
-    const bool c_in_registers = p.c == nullptr || p.beta == 0.0f || p.c_stride_n == 0 || p.c_stride_n == 1;
-    if (kGemmTwoPanelTiles && t.pack_a && role.first && role.last && c_in_registers) {
+    if (kGemmTwoPanelTiles && t.pack_a && role.first && role.last && CTakesVectors(p)) {
       // Pairs of full panels, full 12-row tiles as two 6-row halves (see
       // GemmTwoPanelKernel); a last partial tile runs each panel as usual.
       for (; panel + 2 <= panel_end && (panel + 2) * width <= p.n; panel += 2) {
