@@ -47,10 +47,11 @@
 //   A full tile's last k block applies alpha and beta * C to the
 //   accumulators in registers; partial panels go through a stack row, in
 //   and out.
-//   On AVX-512, a packed product taken in one k block runs its full 12-row
-//   tiles against pairs of full panels as two 6-row halves of 4 vectors
-//   each (GemmTwoPanelKernel: 6 x 64 floats, the same 24 accumulators);
-//   the same chains in the same order, so the same bits.
+//   On AVX-512, a product taken in one k block of at most
+//   kGemmSinglePassMaxK runs its full 12-row tiles against pairs of full
+//   panels as two 6-row halves of 4 vectors each (GemmTwoPanelKernel: 6 x
+//   64 floats, the same 24 accumulators), A packed or read in place; the
+//   same chains in the same order, so the same bits.
 //
 // Tail contract
 //   Rows past m are zero in the packed A block (read in place, the tile's
@@ -538,29 +539,46 @@ HWY_NOINLINE void GemmMicroKernel(const GemmF32Params& p, BlockRole role, const 
 #undef TSR_GEMM_PARTIAL_ROW_LOAD
 #undef TSR_GEMM_ROW_STORE
 
-// Whether a one-block packed product runs its full 12-row tiles against
-// pairs of full panels through GemmTwoPanelKernel: on targets with 32
-// vector registers of 16 floats (AVX-512), where it was measured.
+// Whether a one-block product runs its full 12-row tiles against pairs of
+// full panels through GemmTwoPanelKernel: on targets with 32 vector
+// registers of 16 floats (AVX-512), where it was measured.
 inline constexpr bool kGemmTwoPanelTiles = kTileRows == 12 && HWY_MAX_BYTES == 64;
 
-// Six rows of a packed A micro-panel (`a`: rows r0 .. r0 + 5 of a 12-row
-// panel, kTileRows values per step) against two adjacent full panels
-// (slivers b0p, b1p), all of k in one block, written to Y rows [row, row
-// + 6) and columns [col, col + 2 * panel width). Each row keeps four vector
+// Six rows of A against two adjacent full panels (slivers b0p, b1p), all of
+// k in one block, written to Y rows [row, row + 6) and columns
+// [col, col + 2 * panel width). `a` is where the six rows start: in a
+// packed micro-panel (kPackedA: rows r0 .. r0 + 5 of a 12-row panel,
+// kTileRows values per step) or in A itself (read in place: rows lda
+// apart). Each row keeps four vector
 // accumulators (oneDNN's register shape, 6 x 64 floats): per step four B
 // loads and six broadcasts feed 24 FMAs, where the 12 x 32 tile needs two
-// loads and twelve broadcasts. Paired against the 12-row kernel on
-// AVX-512 (Zen 5, four runs of 8-12), one-block products that store Y
-// often for their FLOPs ran faster: 2048 x 256 x 1024 1.02-1.06x on one
-// thread and 1.01-1.03x on two, 2048 x 128 x 768 1.01-1.03x, 1024^3
-// 1.01-1.02x; 2048 x 256 x 768, 512 x 768 x 768 and 512^3 level
-// (0.99-1.02x). It has no B prefetch for a sliver's first tile (measured
-// without it). Every output is the same FMA chain as in the 12-row
-// kernel, in the same order, and the epilogue is FinishVector's, so the
-// bits are the same.
+// loads and twelve broadcasts. Paired against the 12-row kernel on AVX-512
+// (Zen 5, four runs of 8-12), one-block products that store Y often for
+// their FLOPs ran faster: 2048 x 256 x 1024 1.02-1.06x on one thread and
+// 1.01-1.03x on two, 2048 x 128 x 768 1.01-1.03x, 1024^3 1.01-1.02x; 2048 x
+// 256 x 768, 512 x 768 x 768 and 512^3 level (0.99-1.02x). With A read in
+// place (four runs of 8-16; the first number one thread, the second two),
+// 64^3 ran 1.07-1.13x and 1.07-1.10x, 128^3 1.05-1.06x and 1.02-1.10x (one
+// run 0.85x: 14-17 us, two threads swing most), 256^3 1.03-1.05x and
+// 0.99-1.05x, 128 x 768 x 3072 1.03-1.10x and 1.00-1.08x, 32 x 1024 x 1024
+// 0.99-1.05x and 1.04-1.11x, or 1.27-1.29x and 1.14-1.22x in the runs where
+// the 12-row kernel took 450 us instead of 345 (it swings between the two
+// from one process to the next, as if on where its twelve rows, 4 KiB apart,
+// fall in L1; six rows keep 350). It has no B prefetch for a sliver's first
+// tile: prefetching both slivers 16 KiB ahead there gained 1.01-1.04x on
+// 2048^3 and was level elsewhere, less than leaving k > kGemmSinglePassMaxK
+// to the 12-row kernel (see GemmTaskF32), nor does it prefetch Y rows (level
+// with 4 KiB row strides, 0.97-1.02x). Every output is the same FMA chain as
+// in the 12-row kernel, in the same order, and the epilogue is
+// FinishVector's, so the bits are the same.
+template <bool kPackedA>
 HWY_NOINLINE void GemmTwoPanelKernel(const GemmF32Params& p, const float* HWY_RESTRICT a,
                                      const float* HWY_RESTRICT b0p, const float* HWY_RESTRICT b1p, int64_t kc,
                                      int64_t row, int64_t col) {
+  constexpr int64_t kStep = kPackedA ? kTileRows : 1;
+  const int64_t a_off0 = ARowOffset<kPackedA>(0, 6, p.lda), a_off1 = ARowOffset<kPackedA>(1, 6, p.lda);
+  const int64_t a_off2 = ARowOffset<kPackedA>(2, 6, p.lda), a_off3 = ARowOffset<kPackedA>(3, 6, p.lda);
+  const int64_t a_off4 = ARowOffset<kPackedA>(4, 6, p.lda), a_off5 = ARowOffset<kPackedA>(5, 6, p.lda);
   const hn::ScalableTag<float> d;
   const size_t lanes = hn::Lanes(d);
   const int64_t width = static_cast<int64_t>(kPanelVectors * lanes);
@@ -570,13 +588,13 @@ HWY_NOINLINE void GemmTwoPanelKernel(const GemmF32Params& p, const float* HWY_RE
   auto c30 = hn::Zero(d), c31 = hn::Zero(d), c32 = hn::Zero(d), c33 = hn::Zero(d);
   auto c40 = hn::Zero(d), c41 = hn::Zero(d), c42 = hn::Zero(d), c43 = hn::Zero(d);
   auto c50 = hn::Zero(d), c51 = hn::Zero(d), c52 = hn::Zero(d), c53 = hn::Zero(d);
-#define TSR_GEMM_TWO_PANEL_ROW(r)        \
-  {                                      \
-    const auto ar = hn::Set(d, a_q[r]);  \
-    c##r##0 = hn::MulAdd(ar, b0, c##r##0); \
-    c##r##1 = hn::MulAdd(ar, b1, c##r##1); \
-    c##r##2 = hn::MulAdd(ar, b2, c##r##2); \
-    c##r##3 = hn::MulAdd(ar, b3, c##r##3); \
+#define TSR_GEMM_TWO_PANEL_ROW(r)              \
+  {                                            \
+    const auto ar = hn::Set(d, a_q[a_off##r]); \
+    c##r##0 = hn::MulAdd(ar, b0, c##r##0);     \
+    c##r##1 = hn::MulAdd(ar, b1, c##r##1);     \
+    c##r##2 = hn::MulAdd(ar, b2, c##r##2);     \
+    c##r##3 = hn::MulAdd(ar, b3, c##r##3);     \
   }
 #pragma GCC unroll 4
   for (int64_t q = 0; q < kc; ++q) {
@@ -584,7 +602,7 @@ HWY_NOINLINE void GemmTwoPanelKernel(const GemmF32Params& p, const float* HWY_RE
     const auto b1 = hn::Load(d, b0p + q * width + lanes);
     const auto b2 = hn::Load(d, b1p + q * width);
     const auto b3 = hn::Load(d, b1p + q * width + lanes);
-    const float* HWY_RESTRICT a_q = a + q * kTileRows;
+    const float* HWY_RESTRICT a_q = a + q * kStep;
     TSR_GEMM_TWO_PANEL_ROW(0)
     TSR_GEMM_TWO_PANEL_ROW(1)
     TSR_GEMM_TWO_PANEL_ROW(2)
@@ -628,6 +646,34 @@ HWY_INLINE void RunTile(const GemmF32Params& p, BlockRole role, const float* a, 
   if (kTileRows == 6 || rows <= 6) return GemmMicroKernel<6, kPackedA>(p, role, a, b, kc, row, rows, col, cols);
   if (rows <= 8) return GemmMicroKernel<8, kPackedA>(p, role, a, b, kc, row, rows, col, cols);
   return GemmMicroKernel<kTileRows, kPackedA>(p, role, a, b, kc, row, rows, col, cols);
+}
+
+// Rows [row0, row0 + rows) of a one-block product against the full panels
+// `panel` and `panel` + 1: full 12-row tiles as two 6-row halves through
+// GemmTwoPanelKernel, a last partial tile through RunTile, one panel at a
+// time. `a_block` is the block's A: packed (tile t at t * kTileRows * kc)
+// or read in place (row r at r * lda).
+template <bool kPackedA>
+HWY_INLINE void RunPanelPair(const GemmF32Params& p, const float* a_block, int64_t kc, int64_t row0, int64_t rows,
+                             int64_t panel) {
+  const int64_t width = p.b.panel_width;
+  const float* sliver0 = p.b.data + panel * p.k * width;
+  const float* sliver1 = sliver0 + p.k * width;
+  const int64_t col = panel * width;
+  const int64_t row_stride = kPackedA ? kc : p.lda;  // from a tile's row 0 to row r: r * row_stride
+  constexpr int64_t kHalf = kTileRows / 2;
+  int64_t r = 0;
+  for (; r + kTileRows <= rows; r += kTileRows) {
+    const float* tile = a_block + r * row_stride;
+    GemmTwoPanelKernel<kPackedA>(p, tile, sliver0, sliver1, kc, row0 + r, col);
+    GemmTwoPanelKernel<kPackedA>(p, tile + (kPackedA ? kHalf : kHalf * p.lda), sliver0, sliver1, kc, row0 + r + kHalf,
+                                 col);
+  }
+  if (r < rows) {
+    const BlockRole whole{true, true};
+    RunTile<kPackedA>(p, whole, a_block + r * row_stride, sliver0, kc, row0 + r, rows - r, col, width);
+    RunTile<kPackedA>(p, whole, a_block + r * row_stride, sliver1, kc, row0 + r, rows - r, col + width, width);
+  }
 }
 
 // GEMV (m == 1): Y[0, :] = op(A) row times B, panels [panel0, panel_end).
@@ -743,22 +789,19 @@ HWY_INLINE void GemmTaskF32(const GemmF32Params& p, const GemmTasks& t, int64_t 
     const BlockRole role{p0 == 0, p0 + kc == p.k};
     if (t.pack_a) PackABlock(p, row0, rows, p0, kc, a_pack);
     int64_t panel = panel0;
-    if (kGemmTwoPanelTiles && t.pack_a && role.first && role.last && CTakesVectors(p)) {
-      // Pairs of full panels, full 12-row tiles as two 6-row halves (see
-      // GemmTwoPanelKernel); a last partial tile runs each panel as usual.
+    // Pairs of full panels through GemmTwoPanelKernel (RunPanelPair), up to
+    // kGemmSinglePassMaxK: a longer block (k up to 2048 on a large L2)
+    // keeps its 48-row A block (384 KiB) in L2 beside one 256 KiB sliver,
+    // and a pair of them left too little room: 2048^3 ran 0.93-0.97x as
+    // fast as with the 12-row kernel on one thread and 0.96-0.98x on two
+    // (AVX-512, Zen 5, two runs of 8-10 paired repetitions), 1024 x 2048 x
+    // 1024 0.98-1.03x and 0.98-0.99x.
+    if (kGemmTwoPanelTiles && role.first && role.last && kc <= kGemmSinglePassMaxK && CTakesVectors(p)) {
       for (; panel + 2 <= panel_end && (panel + 2) * width <= p.n; panel += 2) {
-        const float* sliver0 = p.b.data + panel * p.k * width;
-        const float* sliver1 = sliver0 + p.k * width;
-        const int64_t col = panel * width;
-        int64_t r = 0;
-        for (; r + kTileRows <= rows; r += kTileRows) {
-          const float* tile = a_pack + r * kc;
-          GemmTwoPanelKernel(p, tile, sliver0, sliver1, kc, row0 + r, col);
-          GemmTwoPanelKernel(p, tile + kTileRows / 2, sliver0, sliver1, kc, row0 + r + kTileRows / 2, col);
-        }
-        if (r < rows) {
-          RunTile<true>(p, role, a_pack + r * kc, sliver0, kc, row0 + r, rows - r, col, width);
-          RunTile<true>(p, role, a_pack + r * kc, sliver1, kc, row0 + r, rows - r, col + width, width);
+        if (t.pack_a) {
+          RunPanelPair<true>(p, a_pack, kc, row0, rows, panel);
+        } else {
+          RunPanelPair<false>(p, p.a + row0 * p.lda, kc, row0, rows, panel);
         }
       }
     }

@@ -313,7 +313,9 @@ TEST(GemmTest, PackedAndInPlaceAGiveTheSameBits) {
   // product of those rows alone bit for bit: each output is the same FMA
   // chain (11 rows are a 6-row tile and a 5-row one whose sixth row is a
   // stand-in; 32 rows end in two 4-row tiles; only a 1-row tile, which
-  // splits its chain, would differ).
+  // splits its chain, would differ). With N = 77 (two full panels and a
+  // partial one) the full 12-row tiles of both run GemmTwoPanelKernel on
+  // AVX-512, packed and in place.
   constexpr int64_t kM = 301, kK = 2 * ops::kGemmKc + 5, kN = 45;
   static_assert(kM * kK > ops::kGemmInPlaceAFloats, "the large case must pack A");
   constexpr int64_t kFew = 32;
@@ -324,6 +326,7 @@ TEST(GemmTest, PackedAndInPlaceAGiveTheSameBits) {
     CheckGemm(GemmCase{8, kK, kN, false, false, {kN}, true, 1.0f, 1.0f, true}, 904, target);
     CheckGemm(GemmCase{kFew, kK, kN, false, true, {kN}, true, 1.0f, 1.0f, true}, 905, target);
     ExpectLeadingRowsBitwiseEqual(kM, kK, kN, {11, kFew}, 904, target);
+    ExpectLeadingRowsBitwiseEqual(kM, kK, 77, {11, kFew}, 906, target);
   });
 }
 
@@ -580,7 +583,10 @@ TEST(MatMulTest, FlopCount) {
 // The entry point, with strided operands.
 
 TEST(GemmF32Test, StridedOperandsAndPanelWidthCheck) {
-  const int64_t m = 9, k = 10, n = 21, lda = 13, ldb = 25, ldy = 30;
+  // A read in place with lda > k: 29 rows are two full 12-row tiles and a
+  // partial one, 77 columns two full panels and a partial one (on AVX-512
+  // the full tiles run GemmTwoPanelKernel, the rest the 12-row kernel).
+  const int64_t m = 29, k = 10, n = 77, lda = 13, ldb = 81, ldy = 86;
   OwnedTensor a = RandomF32({m, lda}, 1);
   OwnedTensor b = RandomF32({k, ldb}, 2);
   std::vector<float> y(static_cast<size_t>(m * ldy), -7.0f);
@@ -612,15 +618,18 @@ TEST(GemmF32Test, StridedOperandsAndPanelWidthCheck) {
 }
 
 TEST(GemmF32Test, FusedActivationEpilogues) {
-  // Each activation is applied once, after alpha and beta * C, on two
-  // products: A read in place across several k blocks (k > kGemmKc), and A
-  // packed in one block, whose full 12-row tiles against pairs of full
-  // panels run GemmTwoPanelKernel on AVX-512 (M = 301 leaves a partial
-  // tile, N = 77 a partial panel).
+  // Each activation is applied once, after alpha and beta * C, on three
+  // products: A read in place in one k block and A packed in one block,
+  // whose full 12-row tiles against pairs of full panels run
+  // GemmTwoPanelKernel on AVX-512 (M = 29 and 301 leave a partial tile, N
+  // = 77 two full panels and a partial one), and A read in place across
+  // several k blocks (k > kGemmSinglePassMaxK), which runs the 12-row
+  // kernel throughout.
   struct Product {
     int64_t m, k, n;
   };
-  for (const Product& shape : {Product{29, 2 * ops::kGemmKc + 37, 45}, Product{301, 449, 77}}) {
+  for (const Product& shape : {Product{29, 2 * ops::kGemmKc + 37, 77}, Product{301, 449, 77},
+                               Product{29, ops::kGemmSinglePassMaxK + 37, 45}}) {
     const int64_t m = shape.m, k = shape.k, n = shape.n;
     ASSERT_EQ(ops::GemmPacksA(m, k, false), m == 301);
     OwnedTensor a = RandomF32({m, k}, 11);
