@@ -549,28 +549,28 @@ inline constexpr bool kGemmTwoPanelTiles = kTileRows == 12 && HWY_MAX_BYTES == 6
 // [col, col + 2 * panel width). `a` is where the six rows start: in a
 // packed micro-panel (kPackedA: rows r0 .. r0 + 5 of a 12-row panel,
 // kTileRows values per step) or in A itself (read in place: rows lda
-// apart). Each row keeps four vector
-// accumulators (oneDNN's register shape, 6 x 64 floats): per step four B
-// loads and six broadcasts feed 24 FMAs, where the 12 x 32 tile needs two
-// loads and twelve broadcasts. Paired against the 12-row kernel on AVX-512
-// (Zen 5, four runs of 8-12), one-block products that store Y often for
-// their FLOPs ran faster: 2048 x 256 x 1024 1.02-1.06x on one thread and
-// 1.01-1.03x on two, 2048 x 128 x 768 1.01-1.03x, 1024^3 1.01-1.02x; 2048 x
-// 256 x 768, 512 x 768 x 768 and 512^3 level (0.99-1.02x). With A read in
-// place (four runs of 8-16; the first number one thread, the second two),
-// 64^3 ran 1.07-1.13x and 1.07-1.10x, 128^3 1.05-1.06x and 1.02-1.10x (one
-// run 0.85x: 14-17 us, two threads swing most), 256^3 1.03-1.05x and
-// 0.99-1.05x, 128 x 768 x 3072 1.03-1.10x and 1.00-1.08x, 32 x 1024 x 1024
-// 0.99-1.05x and 1.04-1.11x, or 1.27-1.29x and 1.14-1.22x in the runs where
-// the 12-row kernel took 450 us instead of 345 (it swings between the two
-// from one process to the next, as if on where its twelve rows, 4 KiB apart,
-// fall in L1; six rows keep 350). It has no B prefetch for a sliver's first
-// tile: prefetching both slivers 16 KiB ahead there gained 1.01-1.04x on
-// 2048^3 and was level elsewhere, less than leaving k > kGemmSinglePassMaxK
-// to the 12-row kernel (see GemmTaskF32), nor does it prefetch Y rows (level
-// with 4 KiB row strides, 0.97-1.02x). Every output is the same FMA chain as
-// in the 12-row kernel, in the same order, and the epilogue is
-// FinishVector's, so the bits are the same.
+// apart). Each row keeps four vector accumulators (oneDNN's register
+// shape, 6 x 64 floats): per step four B loads and six broadcasts feed 24
+// FMAs, where the 12 x 32 tile needs two loads and twelve broadcasts.
+// Paired against the 12-row kernel on AVX-512 (Zen 5, four runs of 8-12),
+// one-block products that store Y often for their FLOPs ran faster: 2048 x
+// 256 x 1024 1.02-1.06x on one thread and 1.01-1.03x on two, 2048 x 128 x
+// 768 1.01-1.03x, 1024^3 1.01-1.02x; 2048 x 256 x 768, 512 x 768 x 768 and
+// 512^3 level (0.99-1.02x). With A read in place (four runs of 8-16; the
+// first number one thread, the second two), 64^3 ran 1.07-1.13x and
+// 1.07-1.10x, 128^3 1.05-1.06x and 1.02-1.10x (one run 0.85x: 14-17 us, two
+// threads swing most), 256^3 1.03-1.05x and 0.99-1.05x, 128 x 768 x 3072
+// 1.03-1.10x and 1.00-1.08x, 32 x 1024 x 1024 0.99-1.05x and 1.04-1.11x, or
+// 1.27-1.29x and 1.14-1.22x in the runs where the 12-row kernel took 450 us
+// instead of 345 (it swings between the two from one process to the next, as
+// if on where its twelve rows, 4 KiB apart, fall in L1; six rows keep 350).
+// It has no B prefetch for a sliver's first tile: prefetching both slivers
+// 16 KiB ahead there gained 1.01-1.04x on 2048^3 and was level elsewhere,
+// less than leaving k > kGemmSinglePassMaxK to the 12-row kernel (see
+// GemmTaskF32), nor does it prefetch Y rows (level with 4 KiB row strides,
+// 0.97-1.02x). Every output is the same FMA chain as in the 12-row kernel,
+// in the same order, and the epilogue is FinishVector's, so the bits are the
+// same.
 template <bool kPackedA>
 HWY_NOINLINE void GemmTwoPanelKernel(const GemmF32Params& p, const float* HWY_RESTRICT a,
                                      const float* HWY_RESTRICT b0p, const float* HWY_RESTRICT b1p, int64_t kc,
@@ -666,8 +666,8 @@ HWY_INLINE void RunPanelPair(const GemmF32Params& p, const float* a_block, int64
   for (; r + kTileRows <= rows; r += kTileRows) {
     const float* tile = a_block + r * row_stride;
     GemmTwoPanelKernel<kPackedA>(p, tile, sliver0, sliver1, kc, row0 + r, col);
-    GemmTwoPanelKernel<kPackedA>(p, tile + (kPackedA ? kHalf : kHalf * p.lda), sliver0, sliver1, kc, row0 + r + kHalf,
-                                 col);
+    const float* lower_half = tile + ARowOffset<kPackedA>(kHalf, kTileRows, p.lda);
+    GemmTwoPanelKernel<kPackedA>(p, lower_half, sliver0, sliver1, kc, row0 + r + kHalf, col);
   }
   if (r < rows) {
     const BlockRole whole{true, true};
