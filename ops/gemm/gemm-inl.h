@@ -116,17 +116,15 @@ HWY_INLINE GemmTasks TasksOf(const GemmF32Params& p, const GemmTaskGrid& grid) {
 }
 
 // Rows [*row0, *row0 + *rows) of row block `rb`. The product's row tiles
-// are dealt out to its row blocks as evenly as whole tiles allow (blocks
-// differ by at most one tile, and hold at most mc rows), so its tasks
-// have nearly equal work and the threads finish together: cut into
-// kGemmMc-row blocks, M = 1024 left a 16-row last block and one thread of
-// two had 576 rows to the other's 448. Tile boundaries stay at multiples
-// of kTileRows from row 0, so the blocking never changes a bit.
+// are dealt out to its row blocks as evenly as whole tiles allow
+// (GemmRowBlockTiles in gemm.h), so its tasks have nearly equal work and
+// the threads finish together: cut into kGemmMc-row blocks, M = 1024 left
+// a 16-row last block and one thread of two had 576 rows to the other's
+// 448. Tile boundaries stay at multiples of kTileRows from row 0, so the
+// blocking never changes a bit.
 HWY_INLINE void RowBlockOf(const GemmTasks& t, int64_t m, int64_t rb, int64_t* row0, int64_t* rows) {
-  // The first row_tiles % row_blocks blocks take one tile more.
-  const int64_t base = t.row_tiles / t.row_blocks, extra = t.row_tiles % t.row_blocks;
-  const int64_t first_tile = rb * base + (rb < extra ? rb : extra);
-  const int64_t tiles = base + (rb < extra ? 1 : 0);
+  int64_t first_tile = 0, tiles = 0;
+  GemmRowBlockTiles(t.row_tiles, t.row_blocks, rb, &first_tile, &tiles);
   *row0 = first_tile * kTileRows;
   const int64_t end = (first_tile + tiles) * kTileRows;
   *rows = (end < m ? end : m) - *row0;

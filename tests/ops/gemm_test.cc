@@ -6,6 +6,7 @@
 // FMAs, then scaled by alpha and combined with beta * C (two roundings), so
 // with u = 2^-24 and M the reference magnitude (sum_p |a_p b_p| scaled by
 // |alpha|, plus |beta c|):  |y - y_ref| <= (k + 2) u M  (first order).
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -252,6 +253,36 @@ TEST(GemmTest, TaskGridFollowsTheThreadCount) {
         EXPECT_LE(g.panels_per_task, ops::kGemmMaxPanelsPerTask);
         EXPECT_GE(g.panel_groups * g.panels_per_task, g.panels);
         EXPECT_LT((g.panel_groups - 1) * g.panels_per_task, g.panels);
+      }
+    }
+  }
+}
+
+TEST(GemmTest, RowTilesAreDealtEvenlyToEveryRunOfBlocks) {
+  // Every block holds floor or ceil of tiles / blocks tiles, the blocks
+  // tile the product in order, and every run of consecutive blocks (what
+  // the runner gives one thread) holds its share to within one tile. With
+  // the longer blocks first, 86 tiles in 10 blocks gave the first five 45.
+  for (int64_t row_tiles : {1, 2, 7, 43, 86, 171, 342, 1000}) {
+    for (int64_t row_blocks = 1; row_blocks <= std::min<int64_t>(row_tiles, 24); ++row_blocks) {
+      const std::string where = std::to_string(row_tiles) + " tiles in " + std::to_string(row_blocks) + " blocks";
+      std::vector<int64_t> starts(static_cast<size_t>(row_blocks) + 1);
+      for (int64_t rb = 0; rb < row_blocks; ++rb) {
+        int64_t first = 0, tiles = 0;
+        ops::GemmRowBlockTiles(row_tiles, row_blocks, rb, &first, &tiles);
+        EXPECT_EQ(first, starts[static_cast<size_t>(rb)]) << where << ", block " << rb;
+        EXPECT_GE(tiles, row_tiles / row_blocks) << where << ", block " << rb;
+        EXPECT_LE(tiles, (row_tiles + row_blocks - 1) / row_blocks) << where << ", block " << rb;
+        starts[static_cast<size_t>(rb)] = first;
+        starts[static_cast<size_t>(rb) + 1] = first + tiles;
+      }
+      EXPECT_EQ(starts.back(), row_tiles) << where;
+      for (int64_t b0 = 0; b0 < row_blocks; ++b0) {
+        for (int64_t b1 = b0 + 1; b1 <= row_blocks; ++b1) {
+          const double share = static_cast<double>(row_tiles) * static_cast<double>(b1 - b0) / row_blocks;
+          const double held = static_cast<double>(starts[static_cast<size_t>(b1)] - starts[static_cast<size_t>(b0)]);
+          EXPECT_LT(std::abs(held - share), 1.0) << where << ", blocks [" << b0 << ", " << b1 << ")";
+        }
       }
     }
   }
