@@ -22,16 +22,15 @@ int64_t GemmF32PanelWidthKernel() { return PanelWidthF32(); }
 // kGemmPackAFloats floats.
 void GemmF32TasksKernel(const GemmF32Params* params, const GemmTaskGrid& grid, int64_t begin, int64_t end,
                         float* a_pack) {
-  const GemmTasks t = TasksOf(params[0], grid);
-  const int64_t per_product = t.count();
+  const int64_t per_product = grid.count();
   // Consecutive tasks of one row block run as one call, so they pack each
   // A block once.
   for (int64_t item = begin; item < end;) {
     const int64_t product = item / per_product;
-    const int64_t rb = (item % per_product) / t.panel_groups;
-    const int64_t pg_begin = (item % per_product) % t.panel_groups;
-    const int64_t pg_end = std::min(t.panel_groups, pg_begin + (end - item));
-    GemmTaskF32(params[product], t, rb, pg_begin, pg_end, a_pack);
+    const int64_t rb = (item % per_product) / grid.panel_groups;
+    const int64_t pg_begin = (item % per_product) % grid.panel_groups;
+    const int64_t pg_end = std::min(grid.panel_groups, pg_begin + (end - item));
+    GemmTaskF32(params[product], grid, rb, pg_begin, pg_end, a_pack);
     item += pg_end - pg_begin;
   }
 }

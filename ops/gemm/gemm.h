@@ -259,8 +259,8 @@ inline int64_t GemmPanelsPerTask(int64_t m, int64_t row_blocks, int64_t panels, 
   }
 }
 
-// Row blocks of a product with mc-row blocks (GemmRowBlockTiles deals the
-// row tiles out to them). When A is packed and several threads share the
+// Row blocks of a product with mc-row blocks (GemmRowBlockRows deals the
+// rows out to them). When A is packed and several threads share the
 // product, their count is rounded up to a multiple of the thread count
 // while each block keeps a whole tile: every thread then gets as many row
 // blocks, GemmPanelsPerTask can keep the panels in one group, and each A
@@ -277,29 +277,33 @@ inline int64_t GemmRowBlocksOf(int64_t m, int64_t mc, bool packs_a, int threads)
   const int64_t rounded = (blocks + threads - 1) / threads * threads;
   return rounded <= (m + kGemmMaxTileRows - 1) / kGemmMaxTileRows ? rounded : blocks;
 }
-// Which of a product's `row_tiles` row tiles row block `rb` of `row_blocks`
-// holds: [*first_tile, *first_tile + *tiles). Block rb starts at tile rb *
-// row_tiles / row_blocks (rounded down), so blocks differ by at most one
-// tile (and so hold at most mc rows, as GemmBlockingOf sized them) and the
-// longer ones are spread out: any run of consecutive blocks holds its share
-// of the tiles to within one. That is what balances the threads, since the
-// runner gives each thread a run of consecutive tasks (TBB halves the
-// range): with the longer blocks first, one thread of two got all of them,
-// e.g. 512 x 768 x 768 on AVX2 in 10 blocks of 86 6-row tiles, 45 tiles to
-// one thread and 41 to the other; spread out, 43 and 43. Measured against
-// the longer blocks first (AVX2, on our EPYC VM while it ran at a 40 GFLOP/s
-// per core FMA peak; two runs of 10 paired repetitions, two threads): 512 x
-// 768 x 768 1.05x and 1.10x (faster in 10 of 10 both times), 512^3 1.01x and
-// 1.05x, 1024^3 1.01x and 1.03x; one run: 2048^3, 1000^3 and 2048 x 256 x
-// 1024 1.02x, 768^3 1.03x; one thread, and 384^3 (4 equal blocks), level. On
-// AVX-512 (Zen 5), together with 12-row tiles dealt as half tiles (not
-// kept), it read 1.01x and 1.02x on the two 512-row shapes over 30 pairs and
-// 0.97-1.01x on six others over 16: level. Tile boundaries stay at multiples
-// of the tile height from row 0, so it never changes a bit.
-inline void GemmRowBlockTiles(int64_t row_tiles, int64_t row_blocks, int64_t rb, int64_t* first_tile,
-                              int64_t* tiles) {
-  *first_tile = rb * row_tiles / row_blocks;
-  *tiles = (rb + 1) * row_tiles / row_blocks - *first_tile;
+// Rows [*row0, *row0 + *rows) of row block `rb` of an m-row product with
+// `row_blocks` blocks, its rows dealt out in units of `unit_rows` (the
+// kernel's tile height, or a pair of rows: RowBlockOf in gemm-inl.h says which
+// and why). Block rb starts at unit rb * units / row_blocks (rounded down), so
+// blocks differ by at most one unit (and so hold at most mc rows, as
+// GemmBlockingOf sized them) and the longer ones are spread out: any run of
+// consecutive blocks holds its share of the units to within one. (Cut into
+// whole kGemmMc-row blocks instead, M = 1024 left a 16-row last block, and one
+// thread of two had 576 rows to the other's 448.) Spreading the longer blocks
+// out is what balances the threads, since the runner gives each thread a run
+// of consecutive tasks (TBB halves the range): with the longer blocks first,
+// one thread of two got all of them, e.g. 512 x 768 x 768 on AVX2 in 10 blocks
+// of 86 6-row tiles, 45 tiles to one thread and 41 to the other; spread out,
+// 43 and 43. Measured against the longer blocks first (AVX2, on our EPYC VM
+// while it ran at a 40 GFLOP/s per core FMA peak; two runs of 10 paired
+// repetitions, two threads): 512 x 768 x 768 1.05x and 1.10x (faster in 10 of
+// 10 both times), 512^3 1.01x and 1.05x, 1024^3 1.01x and 1.03x; one run:
+// 2048^3, 1000^3 and 2048 x 256 x 1024 1.02x, 768^3 1.03x; one thread, and
+// 384^3 (4 equal blocks), level. On AVX-512 (Zen 5), together with 12-row
+// tiles dealt as half tiles (not kept), it read 1.01x and 1.02x on the two
+// 512-row shapes over 30 pairs and 0.97-1.01x on six others over 16: level.
+inline void GemmRowBlockRows(int64_t m, int64_t unit_rows, int64_t row_blocks, int64_t rb, int64_t* row0,
+                             int64_t* rows) {
+  const int64_t units = (m + unit_rows - 1) / unit_rows;
+  *row0 = rb * units / row_blocks * unit_rows;
+  const int64_t end = (rb + 1) * units / row_blocks * unit_rows;
+  *rows = (end < m ? end : m) - *row0;
 }
 
 // How one product splits into tasks: row blocks of at most blocking.mc

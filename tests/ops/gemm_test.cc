@@ -258,33 +258,61 @@ TEST(GemmTest, TaskGridFollowsTheThreadCount) {
   }
 }
 
-TEST(GemmTest, RowTilesAreDealtEvenlyToEveryRunOfBlocks) {
-  // Every block holds floor or ceil of tiles / blocks tiles, the blocks
-  // tile the product in order, and every run of consecutive blocks (what
-  // the runner gives one thread) holds its share to within one tile. With
-  // the longer blocks first, 86 tiles in 10 blocks gave the first five 45.
-  for (int64_t row_tiles : {1, 2, 7, 43, 86, 171, 342, 1000}) {
-    for (int64_t row_blocks = 1; row_blocks <= std::min<int64_t>(row_tiles, 24); ++row_blocks) {
-      const std::string where = std::to_string(row_tiles) + " tiles in " + std::to_string(row_blocks) + " blocks";
+TEST(GemmTest, RowsAreDealtEvenlyToEveryRunOfBlocks) {
+  // In units of one row: every block holds floor or ceil of units / blocks
+  // units, the blocks cover the product in order, and every run of
+  // consecutive blocks (what the runner gives one thread) holds its share
+  // to within one unit. With the longer blocks first, 86 units in 10
+  // blocks gave the first five 45.
+  for (int64_t units : {1, 2, 7, 43, 86, 171, 342, 1000}) {
+    for (int64_t row_blocks = 1; row_blocks <= std::min<int64_t>(units, 24); ++row_blocks) {
+      const std::string where = std::to_string(units) + " units in " + std::to_string(row_blocks) + " blocks";
       std::vector<int64_t> starts(static_cast<size_t>(row_blocks) + 1);
       for (int64_t rb = 0; rb < row_blocks; ++rb) {
-        int64_t first = 0, tiles = 0;
-        ops::GemmRowBlockTiles(row_tiles, row_blocks, rb, &first, &tiles);
-        EXPECT_EQ(first, starts[static_cast<size_t>(rb)]) << where << ", block " << rb;
-        EXPECT_GE(tiles, row_tiles / row_blocks) << where << ", block " << rb;
-        EXPECT_LE(tiles, (row_tiles + row_blocks - 1) / row_blocks) << where << ", block " << rb;
-        starts[static_cast<size_t>(rb) + 1] = first + tiles;
+        int64_t row0 = 0, rows = 0;
+        ops::GemmRowBlockRows(units, 1, row_blocks, rb, &row0, &rows);
+        EXPECT_EQ(row0, starts[static_cast<size_t>(rb)]) << where << ", block " << rb;
+        EXPECT_GE(rows, units / row_blocks) << where << ", block " << rb;
+        EXPECT_LE(rows, (units + row_blocks - 1) / row_blocks) << where << ", block " << rb;
+        starts[static_cast<size_t>(rb) + 1] = row0 + rows;
       }
-      EXPECT_EQ(starts.back(), row_tiles) << where;
+      EXPECT_EQ(starts.back(), units) << where;
       for (int64_t b0 = 0; b0 < row_blocks; ++b0) {
         for (int64_t b1 = b0 + 1; b1 <= row_blocks; ++b1) {
-          const double share = static_cast<double>(row_tiles) * static_cast<double>(b1 - b0) / row_blocks;
+          const double share = static_cast<double>(units) * static_cast<double>(b1 - b0) / row_blocks;
           const double held = static_cast<double>(starts[static_cast<size_t>(b1)] - starts[static_cast<size_t>(b0)]);
           EXPECT_LT(std::abs(held - share), 1.0) << where << ", blocks [" << b0 << ", " << b1 << ")";
         }
       }
     }
   }
+  // In units of a tile (A packed) or a row pair (A read in place): blocks
+  // start at multiples of the unit and the last one ends at row m, however
+  // many rows its last unit lacks. 256 rows in two blocks are 126 and 130
+  // in 6-row tiles, 128 and 128 in pairs.
+  for (int64_t unit_rows : {2, 6, 12}) {
+    for (int64_t m : {1, 2, 13, 128, 255, 256, 1000}) {
+      for (int64_t row_blocks = 1; row_blocks <= std::min<int64_t>((m + unit_rows - 1) / unit_rows, 9);
+           ++row_blocks) {
+        int64_t end = 0;
+        for (int64_t rb = 0; rb < row_blocks; ++rb) {
+          int64_t row0 = 0, rows = 0;
+          ops::GemmRowBlockRows(m, unit_rows, row_blocks, rb, &row0, &rows);
+          EXPECT_EQ(row0, end) << m << " rows, unit " << unit_rows << ", block " << rb << " of " << row_blocks;
+          EXPECT_EQ(row0 % unit_rows, 0) << m << " rows, unit " << unit_rows << ", block " << rb;
+          EXPECT_GT(rows, 0) << m << " rows, unit " << unit_rows << ", block " << rb << " of " << row_blocks;
+          end = row0 + rows;
+        }
+        EXPECT_EQ(end, m) << m << " rows, unit " << unit_rows << ", " << row_blocks << " blocks";
+      }
+    }
+  }
+  int64_t row0 = 0, rows = 0;
+  ops::GemmRowBlockRows(256, 6, 2, 0, &row0, &rows);
+  EXPECT_EQ(rows, 126);
+  ops::GemmRowBlockRows(256, 2, 2, 1, &row0, &rows);
+  EXPECT_EQ(row0, 128);
+  EXPECT_EQ(rows, 128);
 }
 
 TEST(GemmTest, SplitsForDifferentThreadCountsGiveTheSameBits) {
@@ -355,6 +383,10 @@ TEST(GemmTest, PackedAndInPlaceAGiveTheSameBits) {
     CheckGemm(GemmCase{7, kK, kN, false, true, {kN}, true, 1.0f, 1.0f, true}, 903, target);
     CheckGemm(GemmCase{8, kK, kN, false, false, {kN}, true, 1.0f, 1.0f, true}, 904, target);
     CheckGemm(GemmCase{kFew, kK, kN, false, true, {kN}, true, 1.0f, 1.0f, true}, 905, target);
+    // Read in place in two row blocks dealt as row pairs (RowBlockOf):
+    // rows 0-127 and 128-254, which ends in a 1-row tile on a 6-row target.
+    static_assert(255 * ops::kGemmKc <= ops::kGemmInPlaceAFloats && 255 > ops::kGemmMc, "in place, two blocks");
+    CheckGemm(GemmCase{255, ops::kGemmKc, kN, false, false, {kN}, true, 1.0f, 1.0f, true}, 907, target);
     ExpectLeadingRowsBitwiseEqual(kM, kK, kN, {11, kFew}, 904, target);
     ExpectLeadingRowsBitwiseEqual(kM, kK, 77, {11, kFew}, 906, target);
   });
