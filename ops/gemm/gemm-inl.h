@@ -110,8 +110,10 @@ HWY_INLINE int64_t PanelWidthF32() {
 // multiple of kTileRows from row 0 whatever the split, so a 1-row tile
 // (the one tile that splits its FMA chains, see the micro-kernel) lies at
 // the same row at any thread count and no block ends in a short tile. A
-// product read in place has the same blocks at any thread count, so its
-// rows may be dealt finer: with a 6-row tile, 256 rows in two blocks are
+// product read in place has the same blocks at any thread count unless M
+// is even (GemmSplitsRowsAmongThreads), and then every block has an even
+// number of rows and none ends in a 1-row tile; so its rows may be dealt
+// finer: with a 6-row tile, 256 rows in two blocks are
 // 128 and 128 as pairs (each 20 tiles and the last 8 rows as two 4-row
 // tiles, GemmTaskF32) where whole tiles made them 126 and 130, and the two
 // threads that take one block each finish together. Measured against whole

@@ -199,7 +199,10 @@ Status GemmF32Batch(const GemmF32Params* params, int64_t count, const ParallelRu
   const GemmF32Params& p = params[0];
   if (p.m == 0 || p.n == 0) return Status::Ok();
   const int threads = runner != nullptr ? runner->MaxConcurrency() : 1;
-  const GemmTaskGrid grid = GemmTaskGridOf(p.m, p.n, p.k, p.trans_a, panel_width, threads, GemmL2Bytes());
+  // The first product's Y stands for a batch's (the split is only a matter
+  // of speed: it never changes a bit).
+  const GemmTaskGrid grid = GemmTaskGridOf(p.m, p.n, p.k, p.trans_a, panel_width, threads, GemmL2Bytes(),
+                                           GemmYLinesAligned(p.y, p.ldy, panel_width));
   const int64_t items = count * grid.count();
   // A task is one row block (m / row_blocks rows on average, at most mc;
   // GemmRowBlocksOf may make them shorter) by panels_per_task panels, or

@@ -270,7 +270,8 @@ inline int64_t GemmPanelsPerTask(int64_t m, int64_t row_blocks, int64_t panels, 
 // and 12 full-width tasks it ran 1.03x as fast (two runs of 8 repetitions
 // paired in one binary, AVX-512, Zen 5), 2048^3 1.02-1.03x, 512 x 768 x
 // 768 1.00-1.02x, the rest level. Products that read A in place keep their
-// blocks (their tasks are short and many, GemmPanelsPerTask).
+// blocks (their tasks are short and many, GemmPanelsPerTask), except where
+// GemmTaskGridOf splits their rows between the threads.
 inline int64_t GemmRowBlocksOf(int64_t m, int64_t mc, bool packs_a, int threads) {
   const int64_t blocks = (m + mc - 1) / mc;
   if (!packs_a || threads <= 1) return blocks;
@@ -321,8 +322,54 @@ struct GemmTaskGrid {
   int64_t panel_groups = 0;
   int64_t count() const { return row_blocks * panel_groups; }
 };
+
+// Whether Y's rows start on 64-byte cache lines and its panels are whole
+// lines: then two tasks side by side in one row never write the same line.
+inline bool GemmYLinesAligned(const float* y, int64_t ldy, int64_t panel_width) {
+  constexpr int64_t kLineFloats = 64 / static_cast<int64_t>(sizeof(float));
+  return reinterpret_cast<uintptr_t>(y) % 64 == 0 && ldy % kLineFloats == 0 && panel_width % kLineFloats == 0;
+}
+
+// Where the threads would split a row block of a product read in place by
+// its panels (its row blocks do not come out even among them), they split
+// its rows instead when that is cheap and the panels split badly. Split by
+// panels, the two threads at a boundary both write the cache line that
+// straddles it, in every row, whenever Y's rows are not line-aligned
+// (GemmYLinesAligned: a std::vector's 16-byte start, ldy not a multiple of
+// 16, or SSE4's 32-byte panels), and the panel groups may not divide among
+// the threads (96^3 on AVX2 is three 2-panel tasks, two on one thread).
+// Split by rows, a thread writes whole rows but reads all of B rather than
+// its share, which costs little when B is no larger than A (n <= m). Each
+// thread keeps at least two 12-row tiles' worth of rows, and M must be
+// even: RowBlockOf (gemm-inl.h) deals such a product's rows in pairs, so
+// every block then has an even number of rows and none ends in a 1-row
+// tile, the one tile that splits its FMA chains (for speed: without the
+// split, 7 x 512 x 512 ran 0.86x as fast). With an odd M the last row's
+// tile, and so its bits, would follow the thread count. The row blocks are
+// rounded up to a multiple of the thread count, one task each (at most
+// kGemmMaxPanelsPerTask panels wide; a wider block's tasks are
+// consecutive, so each thread still gets whole blocks).
+//
+// Measured in one binary, two threads (AVX2, our EPYC VM, 10-16 paired
+// repetitions per run), with Y 16 bytes off a line: 128^3 1.11x and 1.04x
+// (faster in 16 of 16 and 9 of 10), 96^3 1.32x, 384 x 300 x 100 1.06x,
+// 300^3 1.03x twice, 64^3 1.03x; with Y on a line (where only uneven panel
+// groups split the rows): 96^3 1.22x, 384 x 300 x 100 1.12x, 300^3 0.97x
+// and 1.02x; 250^3 and 32 x 1024 x 1024 (never split) level. Timed alone,
+// a 2-thread 128^3 call took 55.6 us with Y off a line and 49.4 us on one,
+// and split by rows 50.5 us either way: so with aligned lines and even
+// panel groups the panels stay split (split by rows there, 128^3 ran 0.99x
+// and 64^3 0.94x). Every output is the same FMA chain in any tile of two
+// rows or more (gemm-inl.h), so the split never changes a bit.
+inline bool GemmSplitsRowsAmongThreads(const GemmTaskGrid& g, int64_t m, int64_t n, int threads,
+                                       bool y_lines_aligned) {
+  if (g.pack_a || threads <= 1 || g.row_blocks % threads == 0) return false;
+  if (n > m || m < 2 * kGemmMaxTileRows * threads || m % 2 != 0) return false;
+  return !y_lines_aligned || g.count() % threads != 0;
+}
+
 inline GemmTaskGrid GemmTaskGridOf(int64_t m, int64_t n, int64_t k, bool trans_a, int64_t panel_width, int threads,
-                                   int64_t l2_bytes) {
+                                   int64_t l2_bytes, bool y_lines_aligned) {
   GemmTaskGrid g;
   g.pack_a = GemmPacksA(m, k, trans_a);
   g.blocking = GemmBlockingOf(m, k, trans_a, l2_bytes);
@@ -330,6 +377,12 @@ inline GemmTaskGrid GemmTaskGridOf(int64_t m, int64_t n, int64_t k, bool trans_a
   g.panels = (n + panel_width - 1) / panel_width;
   g.panels_per_task = GemmPanelsPerTask(m, g.row_blocks, g.panels, g.pack_a, threads);
   g.panel_groups = (g.panels + g.panels_per_task - 1) / g.panels_per_task;
+  if (GemmSplitsRowsAmongThreads(g, m, n, threads, y_lines_aligned)) {
+    g.row_blocks = (g.row_blocks + threads - 1) / threads * threads;
+    const int64_t whole_width = g.panels > g.panels_per_task ? g.panels : g.panels_per_task;
+    g.panels_per_task = whole_width < kGemmMaxPanelsPerTask ? whole_width : kGemmMaxPanelsPerTask;
+    g.panel_groups = (g.panels + g.panels_per_task - 1) / g.panels_per_task;
+  }
   return g;
 }
 

@@ -205,7 +205,7 @@ constexpr int64_t kSmallL2 = 512 * 1024, kLargeL2 = 1024 * 1024;
 
 // Tasks of one product for a panel width and a thread count (512 KiB L2).
 int64_t TaskCount(int64_t m, int64_t n, int64_t k, int64_t panel_width, int threads) {
-  return ops::GemmTaskGridOf(m, n, k, false, panel_width, threads, kSmallL2).count();
+  return ops::GemmTaskGridOf(m, n, k, false, panel_width, threads, kSmallL2, true).count();
 }
 
 TEST(GemmTest, TaskGridFollowsTheThreadCount) {
@@ -214,48 +214,152 @@ TEST(GemmTest, TaskGridFollowsTheThreadCount) {
   // 2048^3 with 32-float panels: 15 row blocks of 64 panels on one thread;
   // on two, the row blocks round up to 16 (GemmRowBlocksOf) and the tasks
   // stay 64 panels wide.
-  EXPECT_EQ(ops::GemmTaskGridOf(2048, 2048, 2048, false, 32, 1, kSmallL2).panels_per_task, 64);
+  EXPECT_EQ(ops::GemmTaskGridOf(2048, 2048, 2048, false, 32, 1, kSmallL2, true).panels_per_task, 64);
   EXPECT_EQ(TaskCount(2048, 2048, 2048, 32, 1), 15);
-  EXPECT_EQ(ops::GemmTaskGridOf(2048, 2048, 2048, false, 32, 2, kSmallL2).panels_per_task, 64);
+  EXPECT_EQ(ops::GemmTaskGridOf(2048, 2048, 2048, false, 32, 2, kSmallL2, true).panels_per_task, 64);
   EXPECT_EQ(TaskCount(2048, 2048, 2048, 32, 2), 16);
   // 1024^3 on a large L2: 11 row blocks of 96 rows on one thread, 12 on
   // two or three (the next multiple of the thread count; each block whole
   // tiles).
-  EXPECT_EQ(ops::GemmTaskGridOf(1024, 1024, 1024, false, 32, 1, kLargeL2).row_blocks, 11);
-  EXPECT_EQ(ops::GemmTaskGridOf(1024, 1024, 1024, false, 32, 2, kLargeL2).row_blocks, 12);
-  EXPECT_EQ(ops::GemmTaskGridOf(1024, 1024, 1024, false, 32, 3, kLargeL2).row_blocks, 12);
+  EXPECT_EQ(ops::GemmTaskGridOf(1024, 1024, 1024, false, 32, 1, kLargeL2, true).row_blocks, 11);
+  EXPECT_EQ(ops::GemmTaskGridOf(1024, 1024, 1024, false, 32, 2, kLargeL2, true).row_blocks, 12);
+  EXPECT_EQ(ops::GemmTaskGridOf(1024, 1024, 1024, false, 32, 3, kLargeL2, true).row_blocks, 12);
   // Never more row blocks than 12-row tiles: 12 rows stay one block.
-  EXPECT_EQ(ops::GemmTaskGridOf(12, 768, 16384, false, 32, 2, kSmallL2).row_blocks, 1);
+  EXPECT_EQ(ops::GemmTaskGridOf(12, 768, 16384, false, 32, 2, kSmallL2, true).row_blocks, 1);
   // A read in place keeps its blocks: 128 x 768 (in place) is one block.
-  EXPECT_EQ(ops::GemmTaskGridOf(128, 3072, 768, false, 32, 2, kSmallL2).row_blocks, 1);
+  EXPECT_EQ(ops::GemmTaskGridOf(128, 3072, 768, false, 32, 2, kSmallL2, true).row_blocks, 1);
   // 512^3: 6 row blocks of 96 rows by 16 panels; one task per row block for
   // 1, 2 or 3 threads; for 16, 16 row blocks (2-3 tiles each) of one task.
   EXPECT_EQ(ops::GemmBlockingOf(512, 512, false, kSmallL2).mc, 96);
   for (int threads : {1, 2, 3}) EXPECT_EQ(TaskCount(512, 512, 512, 32, threads), 6) << threads;
   EXPECT_EQ(TaskCount(512, 512, 512, 32, 16), 16);
-  EXPECT_EQ(ops::GemmTaskGridOf(512, 512, 512, false, 32, 16, kSmallL2).panels_per_task, 16);
+  EXPECT_EQ(ops::GemmTaskGridOf(512, 512, 512, false, 32, 16, kSmallL2, true).panels_per_task, 16);
   // 64 x 4096 x 4096 packs A but has 6 tiles, too few to round up to 16
   // blocks: its one row block's 128 panels go in 16 groups of 8.
-  EXPECT_EQ(ops::GemmTaskGridOf(64, 4096, 4096, false, 32, 16, kSmallL2).row_blocks, 1);
-  EXPECT_EQ(ops::GemmTaskGridOf(64, 4096, 4096, false, 32, 16, kSmallL2).panels_per_task, 8);
+  EXPECT_EQ(ops::GemmTaskGridOf(64, 4096, 4096, false, 32, 16, kSmallL2, true).row_blocks, 1);
+  EXPECT_EQ(ops::GemmTaskGridOf(64, 4096, 4096, false, 32, 16, kSmallL2, true).panels_per_task, 8);
   // 24 panels on 2 threads with one row block: two groups of 12, not 16 + 8.
-  EXPECT_EQ(ops::GemmTaskGridOf(12, 768, 16384, false, 32, 2, kSmallL2).panels_per_task, 12);
+  EXPECT_EQ(ops::GemmTaskGridOf(12, 768, 16384, false, 32, 2, kSmallL2, true).panels_per_task, 12);
   // A read in place keeps 8 tasks per thread: 8 x 1024 x 1024 (32 panels)
   // as 16 two-panel tasks on 2 threads, 8 four-panel ones on 1.
   EXPECT_EQ(TaskCount(8, 1024, 1024, 32, 2), 16);
   EXPECT_EQ(TaskCount(8, 1024, 1024, 32, 1), 8);
-  // Every split respects the narrowest task and covers every panel.
-  for (int threads : {1, 2, 3, 4, 7, 16}) {
-    for (int64_t m : {1, 8, 64, 301, 1000, 4096}) {
-      for (int64_t n : {1, 33, 250, 1000, 5000}) {
-        const ops::GemmTaskGrid g = ops::GemmTaskGridOf(m, n, 700, false, 16, threads, kSmallL2);
-        EXPECT_GE(g.panels_per_task, m == 1 ? 1 : g.pack_a ? 4 : 2) << m << " " << n << " " << threads;
-        EXPECT_LE(g.panels_per_task, ops::kGemmMaxPanelsPerTask);
-        EXPECT_GE(g.panel_groups * g.panels_per_task, g.panels);
-        EXPECT_LT((g.panel_groups - 1) * g.panels_per_task, g.panels);
+  // Every split respects the narrowest task and covers every panel, with
+  // Y's lines aligned or not; where rows are split among the threads, each
+  // gets as many row blocks.
+  for (bool aligned : {true, false}) {
+    for (int threads : {1, 2, 3, 4, 7, 16}) {
+      for (int64_t m : {1, 8, 64, 301, 1000, 4096}) {
+        for (int64_t n : {1, 33, 250, 1000, 5000}) {
+          for (int64_t k : {32, 700}) {
+            const ops::GemmTaskGrid g = ops::GemmTaskGridOf(m, n, k, false, 16, threads, kSmallL2, aligned);
+            const std::string where = std::to_string(m) + " x " + std::to_string(k) + " x " + std::to_string(n) +
+                                      ", " + std::to_string(threads) + " threads, aligned " + std::to_string(aligned);
+            EXPECT_GE(g.panels_per_task, m == 1 ? 1 : g.pack_a ? 4 : 2) << where;
+            EXPECT_LE(g.panels_per_task, ops::kGemmMaxPanelsPerTask) << where;
+            EXPECT_GE(g.panel_groups * g.panels_per_task, g.panels) << where;
+            EXPECT_LT((g.panel_groups - 1) * g.panels_per_task, g.panels) << where;
+            if (ops::GemmTaskGridOf(m, n, k, false, 16, threads, kSmallL2, true).row_blocks != g.row_blocks) {
+              EXPECT_EQ(g.row_blocks % threads, 0) << where;
+            }
+          }
+        }
       }
     }
   }
+}
+
+TEST(GemmTest, InPlaceProductsSplitRowsAmongThreadsWhereSplitPanelsWouldNot) {
+  // (m, n, k) with 16-float panels, on a 512 KiB L2.
+  const auto grid = [](int64_t m, int64_t n, int64_t k, int threads, bool y_lines_aligned) {
+    return ops::GemmTaskGridOf(m, n, k, false, 16, threads, kSmallL2, y_lines_aligned);
+  };
+  // 128^3 reads A in place as one row block of 8 panels, four 2-panel
+  // tasks. With Y's rows on cache lines, two threads take two tasks each.
+  EXPECT_EQ(grid(128, 128, 128, 2, true).row_blocks, 1);
+  EXPECT_EQ(grid(128, 128, 128, 2, true).panel_groups, 4);
+  // Off a line, both threads would write the line at their panel boundary
+  // in every row: they take 64 rows each instead, all 8 panels wide.
+  EXPECT_EQ(grid(128, 128, 128, 2, false).row_blocks, 2);
+  EXPECT_EQ(grid(128, 128, 128, 2, false).panel_groups, 1);
+  EXPECT_EQ(grid(128, 128, 128, 2, false).panels_per_task, 8);
+  // 96^3: three 2-panel tasks would give one thread two, so the rows are
+  // split whatever the alignment.
+  EXPECT_EQ(grid(96, 96, 96, 2, true).row_blocks, 2);
+  EXPECT_EQ(grid(96, 96, 96, 2, true).panel_groups, 1);
+  // 300^3: three row blocks (144 rows at most) round up to four on two
+  // threads; three threads already have one each.
+  EXPECT_EQ(grid(300, 300, 300, 2, false).row_blocks, 4);
+  EXPECT_EQ(grid(300, 300, 300, 3, false).row_blocks, 3);
+  // Never split: on one thread; with B larger than A (32 x 1024 x 1024,
+  // the 128 x 768 x 3072 projection), where each thread would read all of
+  // B; with fewer than 24 rows a thread (40 rows on two); with an odd M;
+  // packed A.
+  EXPECT_EQ(grid(128, 128, 128, 1, false).row_blocks, 1);
+  EXPECT_EQ(grid(32, 1024, 1024, 2, false).row_blocks, 1);
+  EXPECT_EQ(grid(128, 3072, 768, 2, false).row_blocks, 1);
+  EXPECT_EQ(grid(40, 40, 40, 2, false).row_blocks, 1);
+  EXPECT_EQ(grid(127, 127, 127, 2, false).row_blocks, 1);  // odd M (InPlaceRowSplitsGiveTheSameBits)
+  EXPECT_EQ(grid(1000, 1000, 1000, 3, false).row_blocks, grid(1000, 1000, 1000, 3, true).row_blocks);
+  // Where the lines lie.
+  alignas(64) float y[64] = {};
+  EXPECT_TRUE(ops::GemmYLinesAligned(y, 32, 16));
+  EXPECT_FALSE(ops::GemmYLinesAligned(y + 4, 32, 16));  // the row starts 16 bytes into a line
+  EXPECT_FALSE(ops::GemmYLinesAligned(y, 40, 16));      // row 1 starts mid-line
+  EXPECT_FALSE(ops::GemmYLinesAligned(y, 32, 8));       // SSE4's 32-byte panels share lines
+}
+
+TEST(GemmTest, InPlaceRowSplitsGiveTheSameBits) {
+  // 122 x 64 x 100 read in place, Y off a line (one float in, ldy 103): one
+  // row block on one thread, split into 2 or 3 row blocks of 60-62 or 40-42
+  // rows on 2 or 3 threads (GemmSplitsRowsAmongThreads), so rows fall in
+  // other tiles (rows 120-121 end the 1-thread block in a 2-row tile and
+  // the last 3-thread block in a 6-row one). Each output is the same chain
+  // in any of them, so the bits agree. With an odd M (121) the rows are not
+  // split, since the last row's 1-row tile would move.
+  constexpr int64_t kK = 64, kN = 100, kLdy = 103;
+  ForEachTarget([&](const char* target) {
+    const int64_t width = ops::GemmF32PanelWidth();
+    for (const int64_t m : {int64_t{122}, int64_t{121}}) {
+      const std::string where = std::string(target) + " M=" + std::to_string(m);
+      const OwnedTensor a = RandomF32({m, kK}, 960);
+      const OwnedTensor b = RandomF32({kK, kN}, 961);
+      auto packed = ops::PackedBF32::Pack(b.view.data_as<float>(), kN, false, kK, kN);
+      ASSERT_TRUE(packed.ok());
+      std::vector<std::vector<float>> results;
+      for (int threads : {1, 2, 3}) {
+        EXPECT_EQ(ops::GemmTaskGridOf(m, kN, kK, false, width, threads, kSmallL2, false).row_blocks,
+                  m % 2 == 0 ? threads : 1)
+            << where;
+        std::vector<float> y(static_cast<size_t>(m * kLdy + 1), -1.0f);
+        ThreadArena arena(threads);
+        TbbRunner runner;
+        Status status;
+        arena.Execute([&] {
+          status = ops::GemmF32(
+              ProductParams(m, kN, kK, a.view.data_as<float>(), kK, packed.value().view(), y.data() + 1, kLdy),
+              &runner);
+        });
+        ASSERT_TRUE(status.ok()) << status.ToString();
+        results.push_back(std::move(y));
+      }
+      const float* av = a.view.data_as<float>();
+      const float* bv = b.view.data_as<float>();
+      for (int64_t i : {int64_t{0}, int64_t{79}, int64_t{80}, m - 1}) {
+        for (int64_t j : {int64_t{0}, int64_t{50}, kN - 1}) {
+          double want = 0, magnitude = 0;
+          for (int64_t q = 0; q < kK; ++q) {
+            want += static_cast<double>(av[i * kK + q]) * bv[q * kN + j];
+            magnitude += std::fabs(static_cast<double>(av[i * kK + q]) * bv[q * kN + j]);
+          }
+          EXPECT_NEAR(results[0][static_cast<size_t>(1 + i * kLdy + j)], want, (kK + 2) * 0x1p-24 * magnitude)
+              << where << " (" << i << ", " << j << ")";
+        }
+      }
+      EXPECT_EQ(results[0], results[1]) << where << ": 2 threads differ from 1";
+      EXPECT_EQ(results[0], results[2]) << where << ": 3 threads differ from 1";
+    }
+  });
 }
 
 TEST(GemmTest, RowsAreDealtEvenlyToEveryRunOfBlocks) {
