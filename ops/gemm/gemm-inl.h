@@ -740,10 +740,9 @@ HWY_INLINE bool YRowsShareL1Sets(int64_t ldy) {
 // 384^3, 1000^3 and 2048 x 256 x 768 level (0.99-1.01x). It never changes
 // a bit.
 HWY_INLINE void PrefetchTileY(const GemmF32Params& p, int64_t row, int64_t rows, int64_t col, int64_t width) {
-  constexpr int64_t kLineFloats = 64 / sizeof(float);
   for (int64_t r = 0; r < rows; ++r) {
     const float* y = p.y + (row + r) * p.ldy + col;
-    for (int64_t j = 0; j < width; j += kLineFloats) __builtin_prefetch(y + j, 1, 2);
+    for (int64_t j = 0; j < width; j += kGemmLineFloats) __builtin_prefetch(y + j, 1, 2);
   }
 }
 

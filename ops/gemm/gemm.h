@@ -323,11 +323,14 @@ struct GemmTaskGrid {
   int64_t count() const { return row_blocks * panel_groups; }
 };
 
-// Whether Y's rows start on 64-byte cache lines and its panels are whole
-// lines: then two tasks side by side in one row never write the same line.
+// Floats in a 64-byte cache line.
+inline constexpr int64_t kGemmLineFloats = 64 / static_cast<int64_t>(sizeof(float));
+
+// Whether Y's rows start on cache lines and its panels are whole lines:
+// then two tasks side by side in one row never write the same line.
 inline bool GemmYLinesAligned(const float* y, int64_t ldy, int64_t panel_width) {
-  constexpr int64_t kLineFloats = 64 / static_cast<int64_t>(sizeof(float));
-  return reinterpret_cast<uintptr_t>(y) % 64 == 0 && ldy % kLineFloats == 0 && panel_width % kLineFloats == 0;
+  return reinterpret_cast<uintptr_t>(y) % (kGemmLineFloats * sizeof(float)) == 0 && ldy % kGemmLineFloats == 0 &&
+         panel_width % kGemmLineFloats == 0;
 }
 
 // Where the threads would split a row block of a product read in place by
