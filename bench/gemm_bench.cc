@@ -23,13 +23,13 @@
 // repetition: with random interleaving its repetitions run between the
 // products', so both see the same clock, and another process can only
 // slow a repetition down (the 2-thread peak's repetitions read 73-90
-// GFLOP/s in one run on our VM, where the products ran up to 86). A peak measured once at start need not match the
-// clock later in the run: on our Zen 1 VM three runs' starts measured
-// 46.3, 43.8 and 38.0 GFLOP/s per core while all three libraries ran
-// 1024^3 at 36-37 in each, so the same products read 85% to 98% of it.
-// Where the peak benchmark is filtered out, the table falls back to that
-// start measurement (runtime/machine.h); --peak_gflops=X (per core)
-// overrides both.
+// GFLOP/s in one run on our VM, where the products ran up to 86). A peak
+// measured once at start need not match the clock later in the run: on
+// our Zen 1 VM three runs' starts measured 46.3, 43.8 and 38.0 GFLOP/s per
+// core while all three libraries ran 1024^3 at 36-37 in each, so the same
+// products read 85% to 98% of it. Where the peak benchmark is filtered
+// out, the table measures the peak on as many threads after the run
+// (runtime::MeasureFmaGflops); --peak_gflops=X (per core) overrides both.
 //
 //   build/bench/gemm_bench --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true
 //                          [--peak_gflops=116]
@@ -49,6 +49,7 @@
 
 #include "bench/openmp_policy.h"
 #include "bench/summary_reporter.h"
+#include "hwy/targets.h"
 #include "ops/gemm/gemm.h"
 #include "runtime/machine.h"
 #include "runtime/machine_kernels.h"
@@ -208,25 +209,25 @@ std::string Key(const Shape3& s, int threads) {
   return buf;
 }
 
-// The FMA peak on `threads` threads that the table divides by, in GFLOP/s
-// (0 when there is none), and where it came from: --peak_gflops (per
-// core) when given, else the best repetition of the peak benchmark on that
-// many threads, else the per-core peak measured at start.
+// The FMA peak on `threads` threads that the table divides by, in GFLOP/s,
+// and where it came from: --peak_gflops (per core) when given, else the
+// best repetition of the peak benchmark on that many threads, else
+// measured now.
 struct Peak {
   double gflops = 0;
   const char* source = "";
 };
-Peak PeakOn(const SummaryReporter& r, int threads, double peak_flag, double start_peak) {
+Peak PeakOn(const SummaryReporter& r, int threads, double peak_flag) {
   if (peak_flag > 0) return {peak_flag * threads, "--peak_gflops"};
   const SummaryReporter::Result measured = r.Find("peak", "fma/threads:" + std::to_string(threads));
   double best = measured.gflops;
   for (double gflops : measured.gflops_by_repetition) best = std::max(best, gflops);
   if (best > 0) return {best, "gemm/peak/fma, best repetition"};
-  return {start_peak * threads, "measured at start"};
+  return {runtime::MeasureFmaGflops(threads, 0.3), "measured after the run"};
 }
 
-void PrintSummary(const SummaryReporter& r, double peak_flag, double start_peak) {
-  const Peak peaks[2] = {PeakOn(r, 1, peak_flag, start_peak), PeakOn(r, 2, peak_flag, start_peak)};
+void PrintSummary(const SummaryReporter& r, double peak_flag) {
+  const Peak peaks[2] = {PeakOn(r, 1, peak_flag), PeakOn(r, 2, peak_flag)};
   std::printf("\nFMA peak: %.1f GFLOP/s on 1 thread (%s), %.1f on 2 (%s)\n", peaks[0].gflops, peaks[0].source,
               peaks[1].gflops, peaks[1].source);
   std::printf("GFLOP/s (median), Tessera's fraction of the FMA peak on as many threads,\n"
@@ -246,11 +247,9 @@ void PrintSummary(const SummaryReporter& r, double peak_flag, double start_peak)
       if (ob > 0) std::snprintf(ob_s, sizeof(ob_s), "%.1f", ob);
       if (dn > 0) std::snprintf(dn_s, sizeof(dn_s), "%.1f", dn);
       if (ratio.median > 0) std::snprintf(ratio_s, sizeof(ratio_s), "%.2fx", ratio.median);
-      const double peak = peaks[threads - 1].gflops;
-      char peak_s[16] = "-";  // no peak: not measured and not given
-      if (peak > 0) std::snprintf(peak_s, sizeof(peak_s), "%.0f%%", 100.0 * t / peak);
-      std::printf("%-24s %9.1f %9s %9s %7s %7s %11s %7s\n", key.c_str(), t, ob_s, dn_s, peak_s, ratio_s,
-                  SummaryReporter::RangeText(ratio).c_str(), SummaryReporter::WinsText(ratio).c_str());
+      std::printf("%-24s %9.1f %9s %9s %6.0f%% %7s %11s %7s\n", key.c_str(), t, ob_s, dn_s,
+                  100.0 * t / peaks[threads - 1].gflops, ratio_s, SummaryReporter::RangeText(ratio).c_str(),
+                  SummaryReporter::WinsText(ratio).c_str());
     }
   }
 }
@@ -303,16 +302,7 @@ int main(int argc, char** argv) {
       args.push_back(argv[i]);
     }
   }
-  // The fallback peak where gemm/peak/fma is filtered out.
-  double start_peak = 0;
-  if (peak_flag <= 0) {
-    const auto& info = tessera::runtime::GetMachineInfo();
-    if (info.ok()) {
-      start_peak = info.value().peak_gflops_1thread;
-      std::printf("FMA peak measured at start on %s: %.1f GFLOP/s per core\n", info.value().simd_target.c_str(),
-                  start_peak);
-    }
-  }
+  std::printf("SIMD target: %s\n", hwy::TargetName(tessera::runtime::DispatchedTarget()));
   int n = static_cast<int>(args.size());
   benchmark::Initialize(&n, args.data());
 #ifdef TESSERA_BENCH_DNNL
@@ -345,7 +335,7 @@ int main(int argc, char** argv) {
   }
   tessera::SummaryReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
-  tessera::PrintSummary(reporter, peak_flag, start_peak);
+  tessera::PrintSummary(reporter, peak_flag);
   benchmark::Shutdown();
   return 0;
 }
