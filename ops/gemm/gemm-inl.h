@@ -40,7 +40,7 @@
 //   16 registers and use 6 rows (12 accumulators). Either is more than the
 //   FMA latency x throughput product, so the loop runs at FMA throughput.
 //   The first row tile of a panel prefetches its sliver kGemmPrefetchBBytes
-//   ahead when kc > kGemmKc (gemm.h says why).
+//   ahead when kc > kGemmKc and later tiles reuse it (gemm.h says why).
 //   A 1-row tile (the last row of a block) would be one dependency chain per
 //   vector, so it splits the k loop over two accumulator sets. A product
 //   with M = 1 (GEMV) skips blocking and packing altogether: GemvPanelsF32.
@@ -832,14 +832,23 @@ HWY_INLINE void GemmTaskF32(const GemmF32Params& p, const GemmTaskGrid& t, int64
           const int64_t next_cols = (p.n - col - width) < width ? (p.n - col - width) : width;
           PrefetchTileY(p, row0, rows < kTileRows ? rows : kTileRows, col + width, next_cols);
         }
-        if (t.pack_a && r == 0 && tile_rows == kTileRows && block_k > kGemmKc) {
-          // The first tile of a long sliver reads it from L3: see
-          // kGemmPrefetchBBytes.
+        // The first tile of a long sliver (k block > kGemmKc) that later
+        // tiles reuse reads it from L3 or memory, and prefetches it ahead:
+        // see kGemmPrefetchBBytes. With A read in place that tile is whole,
+        // or the first 4-row one of M = 8; a tile alone in its block
+        // gains nothing (4 x 1024 x 1024: 0.98-1.00x).
+        const bool prefetch_b = r == 0 && tile_rows < rows && block_k > kGemmKc;
+        const float* a_in_place = t.pack_a ? nullptr : p.a + (row0 + r) * p.lda + p0;
+        if (prefetch_b && tile_rows == kTileRows && t.pack_a) {
           GemmMicroKernel<kTileRows, true, true>(p, role, a_pack, sliver, kc, row0, tile_rows, col, cols);
+        } else if (prefetch_b && tile_rows == kTileRows) {
+          GemmMicroKernel<kTileRows, false, true>(p, role, a_in_place, sliver, kc, row0, tile_rows, col, cols);
+        } else if (prefetch_b && tile_rows == 4 && !t.pack_a) {
+          GemmMicroKernel<4, false, true>(p, role, a_in_place, sliver, kc, row0, tile_rows, col, cols);
         } else if (t.pack_a) {
           RunTile<true>(p, role, a_pack + r * kc, sliver, kc, row0 + r, tile_rows, col, cols);
         } else {
-          RunTile<false>(p, role, p.a + (row0 + r) * p.lda + p0, sliver, kc, row0 + r, tile_rows, col, cols);
+          RunTile<false>(p, role, a_in_place, sliver, kc, row0 + r, tile_rows, col, cols);
         }
         r += tile_rows;
       }

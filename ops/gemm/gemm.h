@@ -194,7 +194,8 @@ inline GemmBlocking GemmBlockingOf(int64_t m, int64_t k, bool trans_a, int64_t l
   return GemmBlocking{mc < kGemmMc ? mc : kGemmMc, k};
 }
 // How far ahead in its B sliver the first row tile of a block longer than
-// kGemmKc (one-block products, and kGemmLongKc blocks) prefetches. Such a
+// kGemmKc (one-block products, and kGemmLongKc blocks) prefetches, when
+// later tiles of the block reuse the sliver. Such a
 // sliver (kc x panel width: 32-64 KiB on AVX2) is not in L2 when the
 // block's first tile reaches it, and a one-block product shares it among
 // only 4-8 row tiles (mc = 48-96 rows), so the first tile's wait on L3 was
@@ -209,7 +210,15 @@ inline GemmBlocking GemmBlockingOf(int64_t m, int64_t k, bool trans_a, int64_t l
 // 2048 1.04-1.13x and 1.08-1.12x, 512 x 768 x 768 1.00-1.01x and
 // 1.00-1.09x, 512^3 0.99-1.06x and 0.93-0.99x; on 2048^3 in kGemmKc blocks
 // it was 0.98-0.99x and 0.97x (the kGemmLongKc blocks were measured with
-// it). A sliver longer than kGemmSinglePassMaxK rows (one block up to k =
+// it). Products that read A in place (one block up to k =
+// kGemmSinglePassMaxK) prefetch the same way, where the block has more
+// than one tile: paired in one binary (12 repetitions, AVX2, our EPYC VM),
+// 16 x 1024 x 3072 1.09x on one thread and on two (faster in 11-12 of
+// 12), 8 x 1024 x 1024 1.07x and 1.03x, 32 x 1024 x 1024 1.03x (12 of 12,
+// twice) and 1.01-1.03x, 8 x 512 x 1536 1.02x and 1.01x, 128 x 768 x 3072
+// 1.01x; 64 x 512 x 512, 100 x 1000 x 500, 128 x 768 x 768 level (0.99-
+// 1.01x), and a lone tile (4 x 1024 x 1024) gained nothing (0.98-1.00x).
+// A sliver longer than kGemmSinglePassMaxK rows (one block up to k =
 // 2048 on a large L2) is prefetched kGemmPrefetchLongBBytes ahead: its
 // first tile is a quarter of the block's (48 rows), and with 4 KiB two
 // threads streaming B ran 256 x 2048 x 2048 at 0.90x of kGemmLongKc
