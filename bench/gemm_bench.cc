@@ -34,7 +34,12 @@
 //   build/bench/gemm_bench --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true
 //                          [--peak_gflops=116]
 //                          [--shapes=MxKxN,MxKxN,...]  (instead of the list)
+//   build/bench/gemm_bench --alternate=150 [--shapes=...]
+//     (instead of the Google Benchmark run: one thread, the libraries
+//     alternating in 8 ms slices, for gaps of 1% and less; see
+//     RunAlternating)
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -97,110 +102,235 @@ void SetCounters(benchmark::State& state, const Shape3& s) {
       benchmark::Counter(Flops(s) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
-void BM_Tessera(benchmark::State& state, Shape3 s, int threads) {
-  const std::vector<float> a = RandomVector(static_cast<size_t>(s.m * s.k), 1);
-  const std::vector<float> b = RandomVector(static_cast<size_t>(s.k * s.n), 2);
-  std::vector<float> y(static_cast<size_t>(s.m * s.n));
-  auto packed = ops::PackedBF32::Pack(b.data(), s.n, false, s.k, s.n);
-  if (!packed.ok()) {
-    state.SkipWithError(packed.status().ToString().c_str());
-    return;
-  }
-  ops::GemmF32Params p;
-  p.m = s.m;
-  p.n = s.n;
-  p.k = s.k;
-  p.a = a.data();
-  p.lda = s.k;
-  p.b = packed.value().view();
-  p.y = y.data();
-  p.ldy = s.n;
-  ThreadArena arena(threads);
-  TbbRunner runner;
-  arena.Execute([&] {
-    for (auto _ : state) {
-      if (!ops::GemmF32(p, &runner).ok()) state.SkipWithError("GemmF32 failed");
-      benchmark::DoNotOptimize(y.data());
-      benchmark::ClobberMemory();
-    }
-  });
-  SetCounters(state, s);
-}
+// One library's product of one shape on `threads` threads, set up once
+// (inputs, weights held as that library holds them, threads) and run on
+// demand: by Google Benchmark's loop (Run(state)) or a given number of
+// calls (Run(calls), --alternate). error() is empty unless setup failed.
+class GemmCase {
+ public:
+  virtual ~GemmCase() = default;
+  virtual void Run(benchmark::State& state) = 0;
+  virtual void Run(int64_t calls) = 0;
+  const std::string& error() const { return error_; }
 
-// The FMA peak on `threads` threads, timed like a product: each iteration
-// runs 4 chunks per thread of the FMA loop (12 FMA chains, 2^16 rounds:
-// 0.3 ms on our Zen 1 VM), so a thread slowed by another process is helped
-// by the others rather than setting the pace.
-void BM_FmaPeak(benchmark::State& state, int threads) {
-  constexpr int64_t kLoopIterations = int64_t{1} << 16;
-  const int64_t chunks = int64_t{4} * threads;
-  ThreadArena arena(threads);
-  TbbRunner runner;
-  arena.Execute([&] {
-    for (auto _ : state) {
-      runner.ParallelFor(
-          chunks, 1,
-          [](void*, int64_t begin, int64_t end) {
-            float sum = 0;
-            for (int64_t c = begin; c < end; ++c) {
-              sum += runtime::FmaLoopF32(kLoopIterations, 1.0f + static_cast<float>(c));
-            }
-            benchmark::DoNotOptimize(sum);
-          },
-          nullptr);
+ protected:
+  std::string error_;
+};
+
+class TesseraCase : public GemmCase {
+ public:
+  TesseraCase(Shape3 s, int threads)
+      : a_(RandomVector(static_cast<size_t>(s.m * s.k), 1)),
+        y_(static_cast<size_t>(s.m * s.n)),
+        arena_(threads) {
+    const std::vector<float> b = RandomVector(static_cast<size_t>(s.k * s.n), 2);
+    auto packed = ops::PackedBF32::Pack(b.data(), s.n, false, s.k, s.n);
+    if (!packed.ok()) {
+      error_ = packed.status().ToString();
+      return;
     }
-  });
-  const double flops = static_cast<double>(chunks * kLoopIterations * runtime::FmaLoopFlopsPerIteration());
-  state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
-}
+    packed_ = std::move(packed).value();
+    p_.m = s.m;
+    p_.n = s.n;
+    p_.k = s.k;
+    p_.a = a_.data();
+    p_.lda = s.k;
+    p_.b = packed_.view();
+    p_.y = y_.data();
+    p_.ldy = s.n;
+  }
+  void Run(benchmark::State& state) override {
+    // The whole loop inside the arena: entering it is not part of a product.
+    arena_.Execute([&] {
+      for (auto _ : state) {
+        if (!ops::GemmF32(p_, &runner_).ok()) state.SkipWithError("GemmF32 failed");
+        benchmark::DoNotOptimize(y_.data());
+        benchmark::ClobberMemory();
+      }
+    });
+  }
+  void Run(int64_t calls) override {
+    arena_.Execute([&] {
+      for (int64_t i = 0; i < calls; ++i) {
+        if (!ops::GemmF32(p_, &runner_).ok()) error_ = "GemmF32 failed";
+      }
+    });
+  }
+
+ private:
+  std::vector<float> a_, y_;
+  ops::PackedBF32 packed_;
+  ops::GemmF32Params p_;
+  ThreadArena arena_;
+  TbbRunner runner_;
+};
+
+// The FMA peak on `threads` threads, timed like a product: each call runs
+// 4 chunks per thread of the FMA loop (12 FMA chains, 2^16 rounds: 0.3 ms
+// on our Zen 1 VM), so a thread slowed by another process is helped by the
+// others rather than setting the pace.
+class FmaPeakCase : public GemmCase {
+ public:
+  explicit FmaPeakCase(int threads) : chunks_(int64_t{4} * threads), arena_(threads) {}
+  static constexpr int64_t kLoopIterations = int64_t{1} << 16;
+  double FlopsPerCall() const {
+    return static_cast<double>(chunks_ * kLoopIterations * runtime::FmaLoopFlopsPerIteration());
+  }
+  void Run(benchmark::State& state) override {
+    arena_.Execute([&] {
+      for (auto _ : state) Call();
+    });
+  }
+  void Run(int64_t calls) override {
+    arena_.Execute([&] {
+      for (int64_t i = 0; i < calls; ++i) Call();
+    });
+  }
+
+ private:
+  void Call() {
+    runner_.ParallelFor(
+        chunks_, 1,
+        [](void*, int64_t begin, int64_t end) {
+          float sum = 0;
+          for (int64_t c = begin; c < end; ++c) {
+            sum += runtime::FmaLoopF32(kLoopIterations, 1.0f + static_cast<float>(c));
+          }
+          benchmark::DoNotOptimize(sum);
+        },
+        nullptr);
+  }
+  int64_t chunks_;
+  ThreadArena arena_;
+  TbbRunner runner_;
+};
 
 #ifdef TESSERA_BENCH_OPENBLAS
-void BM_OpenBlas(benchmark::State& state, Shape3 s, int threads) {
-  const std::vector<float> a = RandomVector(static_cast<size_t>(s.m * s.k), 1);
-  const std::vector<float> b = RandomVector(static_cast<size_t>(s.k * s.n), 2);
-  std::vector<float> y(static_cast<size_t>(s.m * s.n));
-  openblas_set_num_threads(threads);
-  for (auto _ : state) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(s.m), static_cast<int>(s.n),
-                static_cast<int>(s.k), 1.0f, a.data(), static_cast<int>(s.k), b.data(), static_cast<int>(s.n),
-                0.0f, y.data(), static_cast<int>(s.n));
-    benchmark::DoNotOptimize(y.data());
-    benchmark::ClobberMemory();
+class OpenBlasCase : public GemmCase {
+ public:
+  OpenBlasCase(Shape3 s, int threads)
+      : s_(s),
+        threads_(threads),
+        a_(RandomVector(static_cast<size_t>(s.m * s.k), 1)),
+        b_(RandomVector(static_cast<size_t>(s.k * s.n), 2)),
+        y_(static_cast<size_t>(s.m * s.n)) {}
+  void Run(benchmark::State& state) override {
+    openblas_set_num_threads(threads_);
+    for (auto _ : state) {
+      Call();
+      benchmark::DoNotOptimize(y_.data());
+      benchmark::ClobberMemory();
+    }
   }
-  SetCounters(state, s);
-}
+  void Run(int64_t calls) override {
+    // Set once per thread count, as in the Google Benchmark loop, not per slice.
+    if (openblas_get_num_threads() != threads_) openblas_set_num_threads(threads_);
+    for (int64_t i = 0; i < calls; ++i) Call();
+  }
+
+ private:
+  void Call() {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(s_.m), static_cast<int>(s_.n),
+                static_cast<int>(s_.k), 1.0f, a_.data(), static_cast<int>(s_.k), b_.data(), static_cast<int>(s_.n),
+                0.0f, y_.data(), static_cast<int>(s_.n));
+  }
+  Shape3 s_;
+  int threads_;
+  std::vector<float> a_, b_, y_;
+};
 #endif
 
 #ifdef TESSERA_BENCH_DNNL
-void BM_OneDnn(benchmark::State& state, Shape3 s, int threads) {
-  using dt = dnnl::memory::data_type;
-  using tag = dnnl::memory::format_tag;
-  std::vector<float> a = RandomVector(static_cast<size_t>(s.m * s.k), 1);
-  std::vector<float> b = RandomVector(static_cast<size_t>(s.k * s.n), 2);
-  std::vector<float> y(static_cast<size_t>(s.m * s.n));
-  omp_set_num_threads(threads);
-  dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  dnnl::stream stream(engine);
-  const dnnl::memory::desc a_md({s.m, s.k}, dt::f32, tag::ab);
-  const dnnl::memory::desc b_any({s.k, s.n}, dt::f32, tag::any);
-  const dnnl::memory::desc y_md({s.m, s.n}, dt::f32, tag::ab);
-  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_any, y_md), engine);
-  dnnl::memory a_mem(a_md, engine, a.data());
-  dnnl::memory y_mem(y_md, engine, y.data());
-  // Weights reordered once into the primitive's preferred layout.
-  dnnl::memory b_user({{s.k, s.n}, dt::f32, tag::ab}, engine, b.data());
-  dnnl::memory b_mem(pd.weights_desc(), engine);
-  dnnl::reorder(b_user, b_mem).execute(stream, b_user, b_mem);
-  stream.wait();
-  const dnnl::matmul matmul(pd);
-  for (auto _ : state) {
-    matmul.execute(stream, {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, y_mem}});
-    stream.wait();
-    benchmark::DoNotOptimize(y.data());
+class OneDnnCase : public GemmCase {
+ public:
+  OneDnnCase(Shape3 s, int threads)
+      : threads_(threads),
+        a_(RandomVector(static_cast<size_t>(s.m * s.k), 1)),
+        y_(static_cast<size_t>(s.m * s.n)),
+        engine_(dnnl::engine::kind::cpu, 0),
+        stream_(engine_) {
+    using dt = dnnl::memory::data_type;
+    using tag = dnnl::memory::format_tag;
+    std::vector<float> b = RandomVector(static_cast<size_t>(s.k * s.n), 2);
+    omp_set_num_threads(threads_);
+    const dnnl::memory::desc a_md({s.m, s.k}, dt::f32, tag::ab);
+    const dnnl::memory::desc b_any({s.k, s.n}, dt::f32, tag::any);
+    const dnnl::memory::desc y_md({s.m, s.n}, dt::f32, tag::ab);
+    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_any, y_md), engine_);
+    a_mem_ = dnnl::memory(a_md, engine_, a_.data());
+    y_mem_ = dnnl::memory(y_md, engine_, y_.data());
+    // Weights reordered once into the primitive's preferred layout.
+    dnnl::memory b_user({{s.k, s.n}, dt::f32, tag::ab}, engine_, b.data());
+    b_mem_ = dnnl::memory(pd.weights_desc(), engine_);
+    dnnl::reorder(b_user, b_mem_).execute(stream_, b_user, b_mem_);
+    stream_.wait();
+    matmul_ = dnnl::matmul(pd);
   }
+  void Run(benchmark::State& state) override {
+    omp_set_num_threads(threads_);
+    for (auto _ : state) {
+      Call();
+      benchmark::DoNotOptimize(y_.data());
+    }
+  }
+  void Run(int64_t calls) override {
+    omp_set_num_threads(threads_);
+    for (int64_t i = 0; i < calls; ++i) Call();
+  }
+
+ private:
+  void Call() {
+    matmul_.execute(stream_, {{DNNL_ARG_SRC, a_mem_}, {DNNL_ARG_WEIGHTS, b_mem_}, {DNNL_ARG_DST, y_mem_}});
+    stream_.wait();
+  }
+  int threads_;
+  std::vector<float> a_, y_;
+  dnnl::engine engine_;
+  dnnl::stream stream_;
+  dnnl::memory a_mem_, b_mem_, y_mem_;
+  dnnl::matmul matmul_;
+};
+#endif
+
+// The libraries this build compares, by the names benchmarks and tables use.
+std::vector<std::string> Libraries() {
+  std::vector<std::string> names = {"tessera"};
+#ifdef TESSERA_BENCH_OPENBLAS
+  names.push_back("openblas");
+#endif
+#ifdef TESSERA_BENCH_DNNL
+  names.push_back("onednn");
+#endif
+  return names;
+}
+
+std::unique_ptr<GemmCase> MakeCase(const std::string& library, Shape3 s, int threads) {
+#ifdef TESSERA_BENCH_OPENBLAS
+  if (library == "openblas") return std::make_unique<OpenBlasCase>(s, threads);
+#endif
+#ifdef TESSERA_BENCH_DNNL
+  if (library == "onednn") return std::make_unique<OneDnnCase>(s, threads);
+#endif
+  (void)library;
+  return std::make_unique<TesseraCase>(s, threads);
+}
+
+void BM_Gemm(benchmark::State& state, std::string library, Shape3 s, int threads) {
+  const std::unique_ptr<GemmCase> c = MakeCase(library, s, threads);
+  if (!c->error().empty()) {
+    state.SkipWithError(c->error().c_str());
+    return;
+  }
+  c->Run(state);
   SetCounters(state, s);
 }
-#endif
+
+void BM_FmaPeak(benchmark::State& state, int threads) {
+  FmaPeakCase peak(threads);
+  peak.Run(state);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(peak.FlopsPerCall() * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
 
 std::string Key(const Shape3& s, int threads) {
   char buf[96];
@@ -254,6 +384,125 @@ void PrintSummary(const SummaryReporter& r, double peak_flag) {
   }
 }
 
+// --alternate=R: on one thread, every library (and the FMA peak) runs one
+// shape in turn, a slice of about kSliceSeconds each, for R rounds, the
+// order rotating each round; each round yields one ratio per baseline,
+// Tessera's GFLOP/s over the baseline's in the same round. Why beside the
+// Google Benchmark run: its repetitions last at least 0.2 s each, and on a
+// shared host a burst of another process's work hits one library's
+// repetition and not its pair's, so a paired ratio of 15 repetitions swings
+// by 5-10% and cannot resolve a 1% gap. Slices of 8 ms put the libraries
+// under the same conditions within milliseconds: on our Zen 1 VM, 150
+// rounds, the quartiles of the ratio lay within 1% of the median. The first
+// call of a slice refills the caches the other libraries emptied and is
+// not timed, so a slice measures the steady state, as a Google Benchmark
+// loop does.
+//
+// One thread only. Idle threads spin before they sleep, and libgomp's
+// (oneDNN's OpenMP workers) spun for 10-15 ms after each parallel region on
+// our VM, through the whole next slice; waiting for the process to go idle
+// before each slice, a two-thread Tessera 64^3 still read 39 GFLOP/s in
+// slices against 53 in a Google Benchmark loop (a halted second vCPU takes
+// its time to come back). Two-thread comparisons stay with the Google
+// Benchmark run and its paired repetitions.
+constexpr double kSliceSeconds = 0.008;
+
+double Seconds(const std::chrono::steady_clock::time_point& since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+double Quantile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5)];
+}
+
+struct AlternatingEntry {
+  std::string name;
+  std::unique_ptr<GemmCase> run;
+  double flops_per_call = 0;
+  int64_t calls_per_slice = 1;
+  std::vector<double> gflops;  // by round
+};
+
+// Calls one slice makes: enough to last about kSliceSeconds, timed after
+// a warm-up (a library's first calls generate code, allocate and touch its
+// buffers: oneDNN's first 256^3 call took several slices' time).
+int64_t CallsPerSlice(GemmCase& c) {
+  c.Run(1);
+  int64_t calls = 1;
+  double seconds = 0;
+  for (;;) {
+    const auto start = std::chrono::steady_clock::now();
+    c.Run(calls);
+    seconds = Seconds(start);
+    if (seconds >= kSliceSeconds / 2 || calls >= (int64_t{1} << 30)) break;
+    calls *= 2;
+  }
+  const int64_t per_slice = static_cast<int64_t>(kSliceSeconds / (seconds / static_cast<double>(calls)) + 0.5);
+  return per_slice < 1 ? 1 : per_slice;
+}
+
+void RunAlternating(int rounds) {
+  constexpr int kThreads = 1;
+  const std::vector<std::string> libraries = Libraries();
+  std::printf("\nOne thread, slices of ~%.0f ms alternating for %d rounds (bench/gemm_bench.cc says why).\n"
+              "GFLOP/s (median over rounds), Tessera's fraction of the FMA peak measured in the same rounds, and\n"
+              "per baseline the median over rounds of Tessera / baseline, its quartiles, and the rounds\n"
+              "Tessera won:\n\n",
+              kSliceSeconds * 1e3, rounds);
+  std::printf("%-24s", "shape MxKxN/threads");
+  for (const std::string& name : libraries) std::printf(" %9s", name.c_str());
+  std::printf(" %6s", "peak");
+  for (size_t i = 1; i < libraries.size(); ++i) std::printf("  %-31s", ("vs " + libraries[i]).c_str());
+  std::printf("\n");
+  for (const Shape3& s : Shapes()) {
+    const std::string key = Key(s, kThreads);
+    std::vector<AlternatingEntry> entries;
+    std::string error;
+    for (const std::string& name : libraries) {
+      AlternatingEntry e{name, MakeCase(name, s, kThreads), Flops(s)};
+      if (!e.run->error().empty()) error = name + ": " + e.run->error();
+      entries.push_back(std::move(e));
+    }
+    if (!error.empty()) {
+      std::printf("%-24s skipped: %s\n", key.c_str(), error.c_str());
+      continue;
+    }
+    auto peak = std::make_unique<FmaPeakCase>(kThreads);
+    const double peak_flops = peak->FlopsPerCall();
+    entries.push_back(AlternatingEntry{"peak", std::move(peak), peak_flops});
+    for (AlternatingEntry& e : entries) e.calls_per_slice = CallsPerSlice(*e.run);
+    const size_t n = entries.size();
+    for (int round = 0; round < rounds; ++round) {
+      for (size_t i = 0; i < n; ++i) {
+        AlternatingEntry& e = entries[(i + static_cast<size_t>(round)) % n];
+        e.run->Run(1);  // untimed: see above
+        const auto start = std::chrono::steady_clock::now();
+        e.run->Run(e.calls_per_slice);
+        e.gflops.push_back(e.flops_per_call * static_cast<double>(e.calls_per_slice) / Seconds(start) * 1e-9);
+      }
+    }
+    std::printf("%-24s", key.c_str());
+    for (size_t i = 0; i < libraries.size(); ++i) std::printf(" %9.1f", Quantile(entries[i].gflops, 0.5));
+    std::printf(" %5.0f%%", 100.0 * Quantile(entries[0].gflops, 0.5) / Quantile(entries.back().gflops, 0.5));
+    for (size_t b = 1; b < libraries.size(); ++b) {
+      std::vector<double> ratios;
+      int wins = 0;
+      for (int round = 0; round < rounds; ++round) {
+        ratios.push_back(entries[0].gflops[round] / entries[b].gflops[round]);
+        wins += ratios.back() > 1.0 ? 1 : 0;
+      }
+      char cell[64];
+      std::snprintf(cell, sizeof(cell), "%.3fx (%.3f-%.3f) %d/%d", Quantile(ratios, 0.5), Quantile(ratios, 0.25),
+                    Quantile(ratios, 0.75), wins, rounds);
+      std::printf("  %-31s", cell);
+    }
+    std::printf("\n");
+    std::fflush(stdout);
+  }
+}
+
 // Parses --shapes' value, "MxKxN[,MxKxN...]" with every dim in [1, 2^15],
 // into `out`. On a malformed list returns false and says why on stderr.
 bool ParseShapes(const char* text, std::vector<Shape3>* out) {
@@ -287,6 +536,7 @@ bool ParseShapes(const char* text, std::vector<Shape3>* out) {
 
 int main(int argc, char** argv) {
   double peak_flag = 0;
+  int alternate_rounds = 0;
   // Our own flag, removed before Google Benchmark parses the rest.
   std::vector<char*> args;
   for (int i = 0; i < argc; ++i) {
@@ -296,6 +546,14 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "gemm_bench: --peak_gflops: '%s' is not a positive number\n", argv[i] + 14);
         return 2;
       }
+    } else if (std::strncmp(argv[i], "--alternate=", 12) == 0) {
+      char* end = nullptr;
+      const long rounds = std::strtol(argv[i] + 12, &end, 10);
+      if (end == argv[i] + 12 || *end != '\0' || rounds < 1 || rounds > 100000) {
+        std::fprintf(stderr, "gemm_bench: --alternate: '%s' is not a round count in [1, 100000]\n", argv[i] + 12);
+        return 2;
+      }
+      alternate_rounds = static_cast<int>(rounds);
     } else if (std::strncmp(argv[i], "--shapes=", 9) == 0) {
       if (!tessera::ParseShapes(argv[i] + 9, &tessera::Shapes())) return 2;
     } else {
@@ -308,6 +566,11 @@ int main(int argc, char** argv) {
 #ifdef TESSERA_BENCH_DNNL
   tessera::WarnIfOpenMpWaitsPassively();
 #endif
+  if (alternate_rounds > 0) {
+    // Instead of the Google Benchmark run (whose flags are then ignored).
+    tessera::RunAlternating(alternate_rounds);
+    return 0;
+  }
   using tessera::Key;
   for (int threads : {1, 2}) {
     benchmark::RegisterBenchmark(("gemm/peak/fma/threads:" + std::to_string(threads)).c_str(), tessera::BM_FmaPeak,
@@ -317,20 +580,12 @@ int main(int argc, char** argv) {
   }
   for (const tessera::Shape3& s : tessera::Shapes()) {
     for (int threads : {1, 2}) {
-      const std::string key = Key(s, threads);
-      benchmark::RegisterBenchmark(("gemm/tessera/" + key).c_str(), tessera::BM_Tessera, s, threads)
-          ->UseRealTime()
-          ->MinTime(0.2);
-#ifdef TESSERA_BENCH_OPENBLAS
-      benchmark::RegisterBenchmark(("gemm/openblas/" + key).c_str(), tessera::BM_OpenBlas, s, threads)
-          ->UseRealTime()
-          ->MinTime(0.2);
-#endif
-#ifdef TESSERA_BENCH_DNNL
-      benchmark::RegisterBenchmark(("gemm/onednn/" + key).c_str(), tessera::BM_OneDnn, s, threads)
-          ->UseRealTime()
-          ->MinTime(0.2);
-#endif
+      for (const std::string& library : tessera::Libraries()) {
+        benchmark::RegisterBenchmark(("gemm/" + library + "/" + Key(s, threads)).c_str(), tessera::BM_Gemm, library, s,
+                                     threads)
+            ->UseRealTime()
+            ->MinTime(0.2);
+      }
     }
   }
   tessera::SummaryReporter reporter;
