@@ -400,11 +400,12 @@ void PrintSummary(const SummaryReporter& r, double peak_flag) {
 //
 // One thread only. Idle threads spin before they sleep, and libgomp's
 // (oneDNN's OpenMP workers) spun for 10-15 ms after each parallel region on
-// our VM, through the whole next slice; waiting for the process to go idle
-// before each slice, a two-thread Tessera 64^3 still read 39 GFLOP/s in
-// slices against 53 in a Google Benchmark loop (a halted second vCPU takes
-// its time to come back). Two-thread comparisons stay with the Google
-// Benchmark run and its paired repetitions.
+// our VM, through the whole next slice. A version that waited before each
+// slice until the process had been idle for a millisecond still ran
+// Tessera's two-thread 64^3 at 39 GFLOP/s in slices, alone with the peak,
+// where Google Benchmark's loop had read 53 on that host (our guess: a
+// halted second vCPU is slow to come back). Two-thread comparisons stay
+// with the Google Benchmark run and its paired repetitions.
 constexpr double kSliceSeconds = 0.008;
 
 double Seconds(const std::chrono::steady_clock::time_point& since) {
