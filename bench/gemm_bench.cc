@@ -427,8 +427,9 @@ struct AlternatingEntry {
 };
 
 // Calls one slice makes: enough to last about kSliceSeconds, timed after
-// a warm-up (a library's first calls generate code, allocate and touch its
-// buffers: oneDNN's first 256^3 call took several slices' time).
+// a warm-up call (a library's first call may generate its code, as
+// oneDNN's does, or allocate and touch its buffers; timed, it set one call
+// per slice for oneDNN at 256^3, where several fit).
 int64_t CallsPerSlice(GemmCase& c) {
   c.Run(1);
   int64_t calls = 1;
