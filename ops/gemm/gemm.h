@@ -196,10 +196,10 @@ inline GemmBlocking GemmBlockingOf(int64_t m, int64_t k, bool trans_a, int64_t l
 // How far ahead in its B sliver the first row tile of a block longer than
 // kGemmKc (one-block products, and kGemmLongKc blocks) prefetches, when
 // later tiles of the block reuse the sliver. Such a sliver (kc x panel
-// width: 32-64 KiB on AVX2) is not in L2 when the
-// block's first tile reaches it, and a one-block product shares it among
-// only 4-8 row tiles (mc = 48-96 rows), so the first tile's wait on L3 was
-// a visible share of the block; the later tiles find it in L2 and do not
+// width: 32-64 KiB on AVX2) is not in L2 when the block's first tile
+// reaches it, and a one-block product shares it among only 4-8 row tiles
+// (mc = 48-96 rows), so the first tile's wait on L3 was a visible share
+// of the block; the later tiles find it in L2 and do not
 // prefetch, since a prefetch takes a load slot of the FMA loop (on
 // AVX-512, prefetching in every tile, 4 KiB or 1 KiB ahead, was level:
 // 0.99-1.03x over 512^3, 1024^3 and 512 x 768 x 768). Nor do
