@@ -45,6 +45,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -105,15 +106,34 @@ void SetCounters(benchmark::State& state, const Shape3& s) {
 // One library's product of one shape on `threads` threads, set up once
 // (inputs, weights held as that library holds them, threads) and run on
 // demand: by Google Benchmark's loop (Run(state)) or a given number of
-// calls (Run(calls), --alternate). error() is empty unless setup failed.
+// calls (Run(calls), --alternate). error() is empty unless setup or a call
+// failed.
 class GemmCase {
  public:
   virtual ~GemmCase() = default;
-  virtual void Run(benchmark::State& state) = 0;
-  virtual void Run(int64_t calls) = 0;
+  void Run(benchmark::State& state) {
+    // The whole loop inside the library's context: entering it (Tessera's
+    // arena) is not part of a product.
+    Within([&] {
+      for (auto _ : state) {
+        Call();
+        benchmark::ClobberMemory();
+      }
+    });
+    if (!error_.empty()) state.SkipWithError(error_.c_str());
+  }
+  void Run(int64_t calls) {
+    Within([&] {
+      for (int64_t i = 0; i < calls; ++i) Call();
+    });
+  }
   const std::string& error() const { return error_; }
 
  protected:
+  // One product (or one unit of the peak loop); a failure sets error_.
+  virtual void Call() = 0;
+  // Runs `body` with the library's thread count in force.
+  virtual void Within(const std::function<void()>& body) { body(); }
   std::string error_;
 };
 
@@ -139,25 +159,12 @@ class TesseraCase : public GemmCase {
     p_.y = y_.data();
     p_.ldy = s.n;
   }
-  void Run(benchmark::State& state) override {
-    // The whole loop inside the arena: entering it is not part of a product.
-    arena_.Execute([&] {
-      for (auto _ : state) {
-        if (!ops::GemmF32(p_, &runner_).ok()) state.SkipWithError("GemmF32 failed");
-        benchmark::DoNotOptimize(y_.data());
-        benchmark::ClobberMemory();
-      }
-    });
-  }
-  void Run(int64_t calls) override {
-    arena_.Execute([&] {
-      for (int64_t i = 0; i < calls; ++i) {
-        if (!ops::GemmF32(p_, &runner_).ok()) error_ = "GemmF32 failed";
-      }
-    });
-  }
 
  private:
+  void Call() override {
+    if (!ops::GemmF32(p_, &runner_).ok()) error_ = "GemmF32 failed";
+  }
+  void Within(const std::function<void()>& body) override { arena_.Execute(body); }
   std::vector<float> a_, y_;
   ops::PackedBF32 packed_;
   ops::GemmF32Params p_;
@@ -176,19 +183,9 @@ class FmaPeakCase : public GemmCase {
   double FlopsPerCall() const {
     return static_cast<double>(chunks_ * kLoopIterations * runtime::FmaLoopFlopsPerIteration());
   }
-  void Run(benchmark::State& state) override {
-    arena_.Execute([&] {
-      for (auto _ : state) Call();
-    });
-  }
-  void Run(int64_t calls) override {
-    arena_.Execute([&] {
-      for (int64_t i = 0; i < calls; ++i) Call();
-    });
-  }
 
  private:
-  void Call() {
+  void Call() override {
     runner_.ParallelFor(
         chunks_, 1,
         [](void*, int64_t begin, int64_t end) {
@@ -200,6 +197,7 @@ class FmaPeakCase : public GemmCase {
         },
         nullptr);
   }
+  void Within(const std::function<void()>& body) override { arena_.Execute(body); }
   int64_t chunks_;
   ThreadArena arena_;
   TbbRunner runner_;
@@ -214,25 +212,17 @@ class OpenBlasCase : public GemmCase {
         a_(RandomVector(static_cast<size_t>(s.m * s.k), 1)),
         b_(RandomVector(static_cast<size_t>(s.k * s.n), 2)),
         y_(static_cast<size_t>(s.m * s.n)) {}
-  void Run(benchmark::State& state) override {
-    openblas_set_num_threads(threads_);
-    for (auto _ : state) {
-      Call();
-      benchmark::DoNotOptimize(y_.data());
-      benchmark::ClobberMemory();
-    }
-  }
-  void Run(int64_t calls) override {
-    // Set once per thread count, as in the Google Benchmark loop, not per slice.
-    if (openblas_get_num_threads() != threads_) openblas_set_num_threads(threads_);
-    for (int64_t i = 0; i < calls; ++i) Call();
-  }
 
  private:
-  void Call() {
+  void Call() override {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(s_.m), static_cast<int>(s_.n),
                 static_cast<int>(s_.k), 1.0f, a_.data(), static_cast<int>(s_.k), b_.data(), static_cast<int>(s_.n),
                 0.0f, y_.data(), static_cast<int>(s_.n));
+  }
+  void Within(const std::function<void()>& body) override {
+    // Only when it changes: once per thread count, not per --alternate slice.
+    if (openblas_get_num_threads() != threads_) openblas_set_num_threads(threads_);
+    body();
   }
   Shape3 s_;
   int threads_;
@@ -266,22 +256,15 @@ class OneDnnCase : public GemmCase {
     stream_.wait();
     matmul_ = dnnl::matmul(pd);
   }
-  void Run(benchmark::State& state) override {
-    omp_set_num_threads(threads_);
-    for (auto _ : state) {
-      Call();
-      benchmark::DoNotOptimize(y_.data());
-    }
-  }
-  void Run(int64_t calls) override {
-    omp_set_num_threads(threads_);
-    for (int64_t i = 0; i < calls; ++i) Call();
-  }
 
  private:
-  void Call() {
+  void Call() override {
     matmul_.execute(stream_, {{DNNL_ARG_SRC, a_mem_}, {DNNL_ARG_WEIGHTS, b_mem_}, {DNNL_ARG_DST, y_mem_}});
     stream_.wait();
+  }
+  void Within(const std::function<void()>& body) override {
+    omp_set_num_threads(threads_);
+    body();
   }
   int threads_;
   std::vector<float> a_, y_;
