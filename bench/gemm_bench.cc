@@ -368,8 +368,8 @@ void PrintSummary(const SummaryReporter& r, double peak_flag) {
 }
 
 // --alternate=R: on one thread, every library (and the FMA peak) runs one
-// shape in turn, a slice of about kSliceSeconds each, for R rounds, the
-// order rotating each round; each round yields one ratio per baseline,
+// shape in turn, a slice of about kSliceSeconds each, for R rounds, in a
+// shuffled order each round; each round yields one ratio per baseline,
 // Tessera's GFLOP/s over the baseline's in the same round. Why beside the
 // Google Benchmark run: its repetitions last at least 0.2 s each, and on a
 // shared host a burst of another process's work hits one library's
@@ -379,7 +379,11 @@ void PrintSummary(const SummaryReporter& r, double peak_flag) {
 // rounds, the quartiles of the ratio lay within 1% of the median. The first
 // call of a slice refills the caches the other libraries emptied and is
 // not timed, so a slice measures the steady state, as a Google Benchmark
-// loop does.
+// loop does. A process keeps where its buffers lie, and the baselines'
+// speed follows that: on our Zen 1 VM oneDNN ran 256^3 at 38.3 GFLOP/s as
+// a process's first shape and at 25.4 after 128^3 had run, where Tessera
+// ran 37.2-38.3 (README, "The latest host"). To compare against a
+// baseline's best, give each shape its own process (--shapes), several.
 //
 // One thread only. Idle threads spin before they sleep, and libgomp's
 // (oneDNN's OpenMP workers) spun for 10-15 ms after each parallel region on
@@ -458,10 +462,17 @@ void RunAlternating(int rounds) {
     const double peak_flops = peak->FlopsPerCall();
     entries.push_back(AlternatingEntry{"peak", std::move(peak), peak_flops});
     for (AlternatingEntry& e : entries) e.calls_per_slice = CallsPerSlice(*e.run);
-    const size_t n = entries.size();
+    // A fresh order every round, so that each library follows every other
+    // alike (a rotation kept one cyclic order, and Tessera always ran right
+    // after the peak, oneDNN after OpenBLAS). A fixed seed: the same order
+    // in every run.
+    std::vector<size_t> order(entries.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::mt19937 order_rng(1);
     for (int round = 0; round < rounds; ++round) {
-      for (size_t i = 0; i < n; ++i) {
-        AlternatingEntry& e = entries[(i + static_cast<size_t>(round)) % n];
+      std::shuffle(order.begin(), order.end(), order_rng);
+      for (size_t i : order) {
+        AlternatingEntry& e = entries[i];
         e.run->Run(1);  // untimed: see above
         const auto start = std::chrono::steady_clock::now();
         e.run->Run(e.calls_per_slice);
