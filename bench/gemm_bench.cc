@@ -35,9 +35,9 @@
 //                          [--peak_gflops=116]
 //                          [--shapes=MxKxN,MxKxN,...]  (instead of the list)
 //   build/bench/gemm_bench --alternate=150 [--shapes=...]
-//     (instead of the Google Benchmark run: one thread, the libraries
-//     alternating in 8 ms slices, for gaps of 1% and less; see
-//     RunAlternating)
+//     (instead of the Google Benchmark run: the libraries alternating in
+//     slices of 8 ms on one thread and 50 ms on two, for gaps of 1% and
+//     less; see RunAlternating)
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -45,10 +45,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <functional>
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <benchmark/benchmark.h>
@@ -367,8 +369,9 @@ void PrintSummary(const SummaryReporter& r, double peak_flag) {
   }
 }
 
-// --alternate=R: on one thread, every library (and the FMA peak) runs one
-// shape in turn, a slice of about kSliceSeconds each, for R rounds, in a
+// --alternate=R: on one thread and then on two, every library (and the FMA
+// peak) runs one shape in turn, a slice of about kSliceSeconds each on one
+// thread (two threads: below), for R rounds, in a
 // shuffled order each round; each round yields one ratio per baseline,
 // Tessera's GFLOP/s over the baseline's in the same round. Why beside the
 // Google Benchmark run: its repetitions last at least 0.2 s each, and on a
@@ -385,15 +388,33 @@ void PrintSummary(const SummaryReporter& r, double peak_flag) {
 // ran 37.2-38.3 (README, "The latest host"). To compare against a
 // baseline's best, give each shape its own process (--shapes), several.
 //
-// One thread only. Idle threads spin before they sleep, and libgomp's
-// (oneDNN's OpenMP workers) spun for 10-15 ms after each parallel region on
-// our VM, through the whole next slice. A version that waited before each
-// slice until the process had been idle for a millisecond still ran
-// Tessera's two-thread 64^3 at 39 GFLOP/s in slices, alone with the peak,
-// where Google Benchmark's loop had read 53 on that host (our guess: a
-// halted second vCPU is slow to come back). Two-thread comparisons stay
-// with the Google Benchmark run and its paired repetitions.
+// On two threads a slice lasts kTwoThreadSliceSeconds and starts once the
+// process is idle (WaitUntilIdle). Idle threads spin before they sleep, and
+// take a core from whatever slice comes next: libgomp's (oneDNN's OpenMP
+// workers) spun for 10-15 ms after each parallel region on our VM. Each
+// slice's untimed first call wakes the library's own threads. Shorter slices
+// did not work: with 8 ms slices, each after a millisecond of idleness,
+// Tessera's two-thread 64^3 ran at 39 GFLOP/s where Google Benchmark's loop
+// read 53; with 50 ms slices after 50 ms pauses it read 56.8-57.8 (48.6-54.3
+// in the Google Benchmark runs of that hour). OpenBLAS is left out on two
+// threads: with its slices in the rounds, oneDNN's two-thread slices ran
+// 128^3 at 54-57 GFLOP/s, and without them at 72 (Google Benchmark's loop:
+// 67-70), after a fixed 50 ms pause or an idle process alike; we did not
+// find why. OpenBLAS's two-thread figures stay with the Google Benchmark
+// run.
 constexpr double kSliceSeconds = 0.008;
+constexpr double kTwoThreadSliceSeconds = 0.05;
+
+// Returns once the process's threads used less than a tenth of a core over
+// 5 ms (every library's idle threads asleep), or after 2 s.
+void WaitUntilIdle() {
+  constexpr double kWindowSeconds = 0.005;
+  for (int i = 0; i < 400; ++i) {
+    const std::clock_t cpu = std::clock();
+    std::this_thread::sleep_for(std::chrono::duration<double>(kWindowSeconds));
+    if (static_cast<double>(std::clock() - cpu) / CLOCKS_PER_SEC < 0.1 * kWindowSeconds) return;
+  }
+}
 
 double Seconds(const std::chrono::steady_clock::time_point& since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
@@ -417,7 +438,7 @@ struct AlternatingEntry {
 // a warm-up call (a library's first call may generate its code, as
 // oneDNN's does, or allocate and touch its buffers; timed, it set one call
 // per slice for oneDNN at 256^3, where several fit).
-int64_t CallsPerSlice(GemmCase& c) {
+int64_t CallsPerSlice(GemmCase& c, double slice_seconds) {
   c.Run(1);
   int64_t calls = 1;
   double seconds = 0;
@@ -425,77 +446,102 @@ int64_t CallsPerSlice(GemmCase& c) {
     const auto start = std::chrono::steady_clock::now();
     c.Run(calls);
     seconds = Seconds(start);
-    if (seconds >= kSliceSeconds / 2 || calls >= (int64_t{1} << 30)) break;
+    if (seconds >= slice_seconds / 2 || calls >= (int64_t{1} << 30)) break;
     calls *= 2;
   }
-  const int64_t per_slice = static_cast<int64_t>(kSliceSeconds / (seconds / static_cast<double>(calls)) + 0.5);
+  const int64_t per_slice = static_cast<int64_t>(slice_seconds / (seconds / static_cast<double>(calls)) + 0.5);
   return per_slice < 1 ? 1 : per_slice;
 }
 
+// One shape on `threads` threads for RunAlternating: its slices, then its
+// row of the table.
+void AlternateShape(const std::vector<std::string>& libraries, const Shape3& s, int threads, double slice_seconds,
+                    int rounds) {
+  const std::string key = Key(s, threads);
+  std::vector<AlternatingEntry> entries;
+  std::string error;
+  for (const std::string& name : libraries) {
+    if (threads > 1 && name == "openblas") {
+      entries.push_back(AlternatingEntry{name, nullptr, 0});  // left out: see above
+      continue;
+    }
+    AlternatingEntry e{name, MakeCase(name, s, threads), Flops(s)};
+    if (!e.run->error().empty()) error = name + ": " + e.run->error();
+    entries.push_back(std::move(e));
+  }
+  if (!error.empty()) {
+    std::printf("%-24s skipped: %s\n", key.c_str(), error.c_str());
+    return;
+  }
+  auto peak = std::make_unique<FmaPeakCase>(threads);
+  const double peak_flops = peak->FlopsPerCall();
+  entries.push_back(AlternatingEntry{"peak", std::move(peak), peak_flops});
+  for (AlternatingEntry& e : entries) {
+    if (e.run) e.calls_per_slice = CallsPerSlice(*e.run, slice_seconds);
+  }
+  // A fresh order every round, so that each library follows every other
+  // alike (a rotation kept one cyclic order, and Tessera always ran right
+  // after the peak, oneDNN after OpenBLAS). A fixed seed: the same order
+  // in every run.
+  std::vector<size_t> order(entries.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::mt19937 order_rng(1);
+  for (int round = 0; round < rounds; ++round) {
+    std::shuffle(order.begin(), order.end(), order_rng);
+    for (size_t i : order) {
+      AlternatingEntry& e = entries[i];
+      if (!e.run) continue;
+      if (threads > 1) WaitUntilIdle();
+      e.run->Run(1);  // untimed: see above
+      const auto start = std::chrono::steady_clock::now();
+      e.run->Run(e.calls_per_slice);
+      e.gflops.push_back(e.flops_per_call * static_cast<double>(e.calls_per_slice) / Seconds(start) * 1e-9);
+    }
+  }
+  std::printf("%-24s", key.c_str());
+  for (size_t i = 0; i < libraries.size(); ++i) {
+    if (entries[i].run) {
+      std::printf(" %9.1f", Quantile(entries[i].gflops, 0.5));
+    } else {
+      std::printf(" %9s", "-");
+    }
+  }
+  std::printf(" %5.0f%%", 100.0 * Quantile(entries[0].gflops, 0.5) / Quantile(entries.back().gflops, 0.5));
+  for (size_t b = 1; b < libraries.size(); ++b) {
+    if (!entries[b].run) {
+      std::printf("  %-31s", "-");
+      continue;
+    }
+    std::vector<double> ratios;
+    int wins = 0;
+    for (int round = 0; round < rounds; ++round) {
+      ratios.push_back(entries[0].gflops[round] / entries[b].gflops[round]);
+      wins += ratios.back() > 1.0 ? 1 : 0;
+    }
+    char cell[64];
+    std::snprintf(cell, sizeof(cell), "%.3fx (%.3f-%.3f) %d/%d", Quantile(ratios, 0.5), Quantile(ratios, 0.25),
+                  Quantile(ratios, 0.75), wins, rounds);
+    std::printf("  %-31s", cell);
+  }
+  std::printf("\n");
+  std::fflush(stdout);
+}
+
 void RunAlternating(int rounds) {
-  constexpr int kThreads = 1;
   const std::vector<std::string> libraries = Libraries();
-  std::printf("\nOne thread, slices of ~%.0f ms alternating for %d rounds (bench/gemm_bench.cc says why).\n"
-              "GFLOP/s (median over rounds), Tessera's fraction of the FMA peak measured in the same rounds, and\n"
-              "per baseline the median over rounds of Tessera / baseline, its quartiles, and the rounds\n"
-              "Tessera won:\n\n",
-              kSliceSeconds * 1e3, rounds);
+  std::printf("\nSlices alternating for %d rounds: ~%.0f ms each on one thread, ~%.0f ms once the process is idle on two\n"
+              "(bench/gemm_bench.cc says why). GFLOP/s (median over rounds), Tessera's fraction of the FMA peak\n"
+              "measured in the same rounds, and per baseline the median over rounds of Tessera / baseline, its\n"
+              "quartiles, and the rounds Tessera won:\n\n",
+              rounds, kSliceSeconds * 1e3, kTwoThreadSliceSeconds * 1e3);
   std::printf("%-24s", "shape MxKxN/threads");
   for (const std::string& name : libraries) std::printf(" %9s", name.c_str());
   std::printf(" %6s", "peak");
   for (size_t i = 1; i < libraries.size(); ++i) std::printf("  %-31s", ("vs " + libraries[i]).c_str());
   std::printf("\n");
-  for (const Shape3& s : Shapes()) {
-    const std::string key = Key(s, kThreads);
-    std::vector<AlternatingEntry> entries;
-    std::string error;
-    for (const std::string& name : libraries) {
-      AlternatingEntry e{name, MakeCase(name, s, kThreads), Flops(s)};
-      if (!e.run->error().empty()) error = name + ": " + e.run->error();
-      entries.push_back(std::move(e));
-    }
-    if (!error.empty()) {
-      std::printf("%-24s skipped: %s\n", key.c_str(), error.c_str());
-      continue;
-    }
-    auto peak = std::make_unique<FmaPeakCase>(kThreads);
-    const double peak_flops = peak->FlopsPerCall();
-    entries.push_back(AlternatingEntry{"peak", std::move(peak), peak_flops});
-    for (AlternatingEntry& e : entries) e.calls_per_slice = CallsPerSlice(*e.run);
-    // A fresh order every round, so that each library follows every other
-    // alike (a rotation kept one cyclic order, and Tessera always ran right
-    // after the peak, oneDNN after OpenBLAS). A fixed seed: the same order
-    // in every run.
-    std::vector<size_t> order(entries.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::mt19937 order_rng(1);
-    for (int round = 0; round < rounds; ++round) {
-      std::shuffle(order.begin(), order.end(), order_rng);
-      for (size_t i : order) {
-        AlternatingEntry& e = entries[i];
-        e.run->Run(1);  // untimed: see above
-        const auto start = std::chrono::steady_clock::now();
-        e.run->Run(e.calls_per_slice);
-        e.gflops.push_back(e.flops_per_call * static_cast<double>(e.calls_per_slice) / Seconds(start) * 1e-9);
-      }
-    }
-    std::printf("%-24s", key.c_str());
-    for (size_t i = 0; i < libraries.size(); ++i) std::printf(" %9.1f", Quantile(entries[i].gflops, 0.5));
-    std::printf(" %5.0f%%", 100.0 * Quantile(entries[0].gflops, 0.5) / Quantile(entries.back().gflops, 0.5));
-    for (size_t b = 1; b < libraries.size(); ++b) {
-      std::vector<double> ratios;
-      int wins = 0;
-      for (int round = 0; round < rounds; ++round) {
-        ratios.push_back(entries[0].gflops[round] / entries[b].gflops[round]);
-        wins += ratios.back() > 1.0 ? 1 : 0;
-      }
-      char cell[64];
-      std::snprintf(cell, sizeof(cell), "%.3fx (%.3f-%.3f) %d/%d", Quantile(ratios, 0.5), Quantile(ratios, 0.25),
-                    Quantile(ratios, 0.75), wins, rounds);
-      std::printf("  %-31s", cell);
-    }
-    std::printf("\n");
-    std::fflush(stdout);
+  for (int threads : {1, 2}) {
+    const double slice_seconds = threads == 1 ? kSliceSeconds : kTwoThreadSliceSeconds;
+    for (const Shape3& s : Shapes()) AlternateShape(libraries, s, threads, slice_seconds, rounds);
   }
 }
 
