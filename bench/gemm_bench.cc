@@ -371,8 +371,8 @@ void PrintSummary(const SummaryReporter& r, double peak_flag) {
 
 // --alternate=R: on one thread and then on two, every library (and the FMA
 // peak) runs one shape in turn, a slice of about kSliceSeconds each on one
-// thread (two threads: below), for R rounds, in a
-// shuffled order each round; each round yields one ratio per baseline,
+// thread (two threads: below), for R rounds, in a shuffled order each
+// round; each round yields one ratio per baseline,
 // Tessera's GFLOP/s over the baseline's in the same round. Why beside the
 // Google Benchmark run: its repetitions last at least 0.2 s each, and on a
 // shared host a burst of another process's work hits one library's
@@ -395,8 +395,9 @@ void PrintSummary(const SummaryReporter& r, double peak_flag) {
 // slice's untimed first call wakes the library's own threads. Shorter slices
 // did not work: with 8 ms slices, each after a millisecond of idleness,
 // Tessera's two-thread 64^3 ran at 39 GFLOP/s where Google Benchmark's loop
-// read 53; with 50 ms slices after 50 ms pauses it read 56.8-57.8 (48.6-54.3
-// in the Google Benchmark runs of that hour). OpenBLAS is left out on two
+// read 53; with 50 ms slices it read 52.4 (each after an idle process) and
+// 56.8-58.6 (each after a fixed 50 ms pause), against 48.6-54.3 in the
+// Google Benchmark runs of that hour. OpenBLAS is left out on two
 // threads: with its slices in the rounds, oneDNN's two-thread slices ran
 // 128^3 at 54-57 GFLOP/s, and without them at 72 (Google Benchmark's loop:
 // 67-70), after a fixed 50 ms pause or an idle process alike; we did not
@@ -434,7 +435,7 @@ struct AlternatingEntry {
   std::vector<double> gflops;  // by round
 };
 
-// Calls one slice makes: enough to last about kSliceSeconds, timed after
+// Calls one slice makes: enough to last about slice_seconds, timed after
 // a warm-up call (a library's first call may generate its code, as
 // oneDNN's does, or allocate and touch its buffers; timed, it set one call
 // per slice for oneDNN at 256^3, where several fit).
