@@ -475,7 +475,11 @@ TEST(GemmTest, PackedAndInPlaceAGiveTheSameBits) {
   // product of those rows alone bit for bit: each output is the same FMA
   // chain (11 rows are a 6-row tile and a 5-row one whose sixth row is a
   // stand-in; 32 rows end in two 4-row tiles; only a 1-row tile, which
-  // splits its chain, would differ). With N = 77 (two full panels and a
+  // splits its chain, would differ). So the whole-tile kernel (RunTile),
+  // which runs the full-panel tiles of the packed product, meets the
+  // general one, which runs the 11-row product's 5-row tile, and on a
+  // 6-row target the 32-row product's two 4-row tiles run whole against
+  // the packed product's 6-row tiles. With N = 77 (two full panels and a
   // partial one) the full 12-row tiles of both run GemmTwoPanelKernel on
   // AVX-512, packed and in place.
   constexpr int64_t kM = 301, kK = 2 * ops::kGemmKc + 5, kN = 45;
