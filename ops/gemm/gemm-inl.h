@@ -46,8 +46,8 @@
 //   with M = 1 (GEMV) skips blocking and packing altogether: GemvPanelsF32.
 //   A full tile's last k block applies alpha and beta * C to the
 //   accumulators in registers; partial panels go through a stack row, in
-//   and out. The whole tiles of one-block products run an instantiation
-//   without the branches for partial tiles and k blocks (RunTile).
+//   and out. Whole tiles run an instantiation without the branches for
+//   partial tiles (RunTile).
 //   On AVX-512, a product taken in one k block of at most
 //   kGemmSinglePassMaxK runs its full 12-row tiles against pairs of full
 //   panels as two 6-row halves of 4 vectors each (GemmTwoPanelKernel: 6 x
@@ -409,10 +409,10 @@ HWY_INLINE int64_t ARowOffset(int64_t r, int64_t rows, int64_t lda) {
   }
 }
 
-// kWholeTile: the caller guarantees a whole tile of a one-block product
-// (rows == kRows, cols == the panel width, role first and last, and
-// CTakesVectors), so the compiler drops every branch on them (RunTile says
-// why that pays).
+// kWholeTile: the caller guarantees a whole tile (rows == kRows, cols ==
+// the panel width) and, in the last k block, a C that takes vectors
+// (CTakesVectors), so the compiler drops every branch on them and the
+// stack row (RunTile says why that pays).
 template <int64_t kRows, bool kPackedA, bool kPrefetchB = false, bool kWholeTile = false>
 HWY_NOINLINE void GemmMicroKernel(const GemmF32Params& p, BlockRole role, const float* HWY_RESTRICT a,
                                   const float* HWY_RESTRICT b, int64_t kc, int64_t row, int64_t rows, int64_t col,
@@ -424,7 +424,6 @@ HWY_NOINLINE void GemmMicroKernel(const GemmF32Params& p, BlockRole role, const 
   if constexpr (kWholeTile) {
     rows = kRows;
     cols = width;
-    role = BlockRole{true, true};
   }
   auto c00 = hn::Zero(d), c01 = hn::Zero(d), c10 = hn::Zero(d), c11 = hn::Zero(d);
   auto c20 = hn::Zero(d), c21 = hn::Zero(d), c30 = hn::Zero(d), c31 = hn::Zero(d);
@@ -529,7 +528,7 @@ HWY_NOINLINE void GemmMicroKernel(const GemmF32Params& p, BlockRole role, const 
   // A full tile's last block finishes in registers when C is absent, a
   // row or a scalar; other C strides go through StoreTileRow.
   const bool use_c = role.last && p.c != nullptr && p.beta != 0.0f;
-  const bool finish_in_registers = kWholeTile || (role.last && CTakesVectors(p));
+  const bool finish_in_registers = role.last && (kWholeTile || CTakesVectors(p));
   const auto alpha = hn::Set(d, p.alpha);
   const auto beta = hn::Set(d, p.beta);
   const int64_t c_stride_m = p.c_stride_m, c_stride_n = p.c_stride_n;
@@ -654,29 +653,31 @@ HWY_NOINLINE void GemmTwoPanelKernel(const GemmF32Params& p, const float* HWY_RE
 }
 
 // Runs the micro-kernel with the fewest accumulator rows that cover `rows`
-// (packed rows past `rows` are zero, and in place the last row stands in
-// for them, so extra rows are harmless). A whole tile of a one-block product
-// (all kTileRows rows, a full panel, all of k, C taking vectors: most tiles
-// of most products) runs the kWholeTile kernel, which has none of the
-// general kernel's branches on rows, columns, the block's role and C, and no
-// stack row; in place, so do the 4-row tiles of the last 8 rows
-// (GemmTaskF32). The general kernel spent 2.4% of its samples at 256^3
-// outside its k loop, and fitting the time of 256 x k x 256 for k = 32 ..
-// 256 to a line put its fixed cost at 18-21 ns a tile (oneDNN's 16-17,
-// whole tiles 15-16). Measured against the general kernel for every tile (AVX2, our EPYC
-// VM; one thread: the two alternating in one process in 8 ms slices over 6
-// random placements of the buffers, loops aligned to 64 bytes and not, so
-// that code placement does not decide): 64^3 1.023-1.028x, 128^3
-// 1.013-1.014x, 256^3 1.007-1.012x, 256 x 64 x 256 1.024x, 512^3
-// 1.004-1.009x, 1024^3 1.005x, 128 x 768 x 3072 1.011x, 512 x 768 x 768
-// 1.004-1.006x (faster in 5 or 6 of 6 placements each), 32 x 1024 x 1024
-// level; two threads (20 rounds of 50 ms slices after a pause): 64^3
-// 1.019x, 128^3 1.013x, 256^3 1.005x, 512^3 1.002x. It never changes a bit
-// (the same FMA chains, and FinishVector's epilogue).
+// (packed rows past `rows` are zero, and in place the last row stands in for
+// them, so extra rows are harmless). A whole tile (all kTileRows rows, a full
+// panel, and in the last k block a C taking vectors: most tiles of most
+// products) runs the kWholeTile kernel, which has none of the general kernel's
+// branches on rows, columns and C, and no stack row; in place, so do the 4-row
+// tiles of the last 8 rows (GemmTaskF32). The general kernel spent 2.4% of its
+// samples at 256^3 outside its k loop, and fitting the time of 256 x k x 256
+// for k = 32 .. 256 to a line put its fixed cost at 18-21 ns a tile (oneDNN's
+// 16-17, whole tiles 15-16). Measured against the general kernel for every tile
+// (AVX2, our EPYC VM; one thread: the two alternating in one process in 8 ms
+// slices over 6 random placements of the buffers, loops aligned to 64 bytes and
+// not, so that code placement does not decide): 64^3 1.023-1.028x, 128^3
+// 1.013-1.014x, 256^3 1.007-1.012x, 256 x 64 x 256 1.024x, 512^3 1.004-1.009x,
+// 1024^3 1.005x, 128 x 768 x 3072 1.011x, 512 x 768 x 768 1.004-1.006x (faster
+// in 5 or 6 of 6 placements each), 32 x 1024 x 1024 level; two threads (20
+// rounds of 50 ms slices after a pause): 64^3 1.019x, 128^3 1.013x, 256^3
+// 1.005x, 512^3 1.002x. Products of several k blocks (2048^3: four of 512) took
+// it for one-block products only at first; for every block, 2048^3 ran
+// 1.006-1.024x (six runs of 6 placements x 6 rounds, median 1.013x) and
+// one-block products stayed level (0.999-1.002x). It never changes a bit (the
+// same FMA chains, and FinishVector's epilogue).
 template <bool kPackedA>
 HWY_INLINE void RunTile(const GemmF32Params& p, BlockRole role, const float* a, const float* b, int64_t kc,
                         int64_t row, int64_t rows, int64_t col, int64_t cols) {
-  const bool whole = role.first && role.last && cols == p.b.panel_width && CTakesVectors(p);
+  const bool whole = cols == p.b.panel_width && (!role.last || CTakesVectors(p));
   if (whole && rows == kTileRows) {
     return GemmMicroKernel<kTileRows, kPackedA, false, true>(p, role, a, b, kc, row, rows, col, cols);
   }
