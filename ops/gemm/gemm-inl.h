@@ -669,11 +669,11 @@ HWY_NOINLINE void GemmTwoPanelKernel(const GemmF32Params& p, const float* HWY_RE
 // 1024^3 1.005x, 128 x 768 x 3072 1.011x, 512 x 768 x 768 1.004-1.006x (faster
 // in 5 or 6 of 6 placements each), 32 x 1024 x 1024 level; two threads (20
 // rounds of 50 ms slices after a pause): 64^3 1.019x, 128^3 1.013x, 256^3
-// 1.005x, 512^3 1.002x. Products of several k blocks (2048^3: four of 512) took
-// it for one-block products only at first; for every block, 2048^3 ran
-// 1.006-1.024x (six runs of 6 placements x 6 rounds, median 1.013x) and
-// one-block products stayed level (0.999-1.002x). It never changes a bit (the
-// same FMA chains, and FinishVector's epilogue).
+// 1.005x, 512^3 1.002x. It served only one-block products at first; serving
+// every k block as well, 2048^3 (four blocks of 512) ran 1.006-1.024x as fast
+// (six runs of 6 placements x 6 rounds, median 1.013x) and one-block products
+// stayed level (0.999-1.002x). It never changes a bit (the same FMA chains, and
+// FinishVector's epilogue).
 template <bool kPackedA>
 HWY_INLINE void RunTile(const GemmF32Params& p, BlockRole role, const float* a, const float* b, int64_t kc,
                         int64_t row, int64_t rows, int64_t col, int64_t cols) {
