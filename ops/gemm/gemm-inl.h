@@ -28,9 +28,10 @@
 //   k <= 1024 (2048 on an L2 of 1 MiB or more) is one block of fewer rows,
 //   and one with a larger k walks it in blocks of 512 (GemmBlockingOf in
 //   gemm.h says why). A row-major
-//   op(A) of at most kGemmInPlaceAFloats is not packed: the micro-kernel
-//   reads its rows where they lie (GemmPacksA in gemm.h says why), with
-//   the same loops and the same FMA chains.
+//   op(A) of at most kGemmInPlaceAFloats, or on an L2 of 1 MiB or more any
+//   whose k fits one block (k <= kGemmSinglePassMaxK), is not packed: the
+//   micro-kernel reads its rows where they lie (GemmPacksA in gemm.h says
+//   why), with the same loops and the same FMA chains.
 //
 // Micro-kernel
 //   kTileRows x 2 vector accumulators stay in registers for the whole kc

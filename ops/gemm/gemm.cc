@@ -120,7 +120,13 @@ Status CheckParams(const GemmF32Params& p, const GemmF32Params& first, int64_t p
 
 int64_t GemmF32PanelWidth() { return HWY_DYNAMIC_DISPATCH(GemmF32PanelWidthKernel)(); }
 
+namespace {
+std::atomic<int64_t> l2_bytes_for_test{0};  // SetGemmL2BytesForTest; 0: the host's
+}  // namespace
+
 int64_t GemmL2Bytes() {
+  const int64_t for_test = l2_bytes_for_test.load(std::memory_order_relaxed);
+  if (for_test > 0) return for_test;
   static const int64_t bytes = [] {
     long reported = 0;
 #ifdef _SC_LEVEL2_CACHE_SIZE
@@ -130,6 +136,8 @@ int64_t GemmL2Bytes() {
   }();
   return bytes;
 }
+
+void SetGemmL2BytesForTest(int64_t bytes) { l2_bytes_for_test.store(bytes, std::memory_order_relaxed); }
 
 int64_t PackedBF32Floats(int64_t k, int64_t n, int64_t panel_width) {
   return ((n + panel_width - 1) / panel_width) * k * panel_width;

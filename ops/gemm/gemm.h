@@ -96,21 +96,36 @@ inline constexpr int64_t kGemmKc = 256;
 inline constexpr int64_t kGemmMaxTileRows = 12;
 
 // Whether a product packs op(A) into row micro-panels (gemm-inl.h) or
-// the micro-kernel reads a row-major A where it lies. Packing costs about
-// one load and one store per element for every panel group that uses the
-// block, and pays off by giving the kernel one contiguous A stream; reading
-// in place costs nothing up front but walks kTileRows rows lda apart, which
-// is slower once A outgrows L2, and much slower when lda is a multiple of
-// 4 KiB (the rows alias in L1 and L2). So a row-major op(A) of at most
-// kGemmInPlaceAFloats (512 KiB, L2: 128^3 and 256^3, 32 x 1024, the 128 x 768
-// of a Transformer projection) is read in place, and everything larger or
-// transposed is packed. Measured on our AMD EPYC VM (AVX2, 1 thread, medians on a
-// noisy machine): reading in place made 128^3 1.17x, 256^3 1.10x and
-// 32 x 1024 x 1024 1.15x faster, and 512^3, 1024^3 and 2048^3 0.98x, 0.90x
-// and 0.96x as fast. Either way each
-// output is the same FMA chain, so the choice never changes a bit.
+// the micro-kernel reads a row-major A where it lies (GemmPacksA, below the
+// single-pass constants it uses). Packing costs about one load and one
+// store per element for every panel group that uses the block, and pays
+// off by giving the kernel one contiguous A stream; reading in place costs
+// nothing up front but walks kTileRows rows lda apart. Which wins depends
+// on the core's caches (and so, here, on its L2):
+// - With an L2 below kGemmLargeL2Bytes, a row-major op(A) of at most
+//   kGemmInPlaceAFloats (512 KiB, that L2: 128^3 and 256^3, 32 x 1024, the
+//   128 x 768 of a Transformer projection) is read in place, and everything
+//   larger is packed. Measured on our Zen 1 EPYC VM (AVX2, 512 KiB L2, 1
+//   thread, medians on a noisy machine): reading in place made 128^3 1.17x,
+//   256^3 1.10x and 32 x 1024 x 1024 1.15x faster, and 512^3, 1024^3 and
+//   2048^3 0.98x, 0.90x and 0.96x as fast.
+// - With a larger L2 (Zen 5: 1 MiB, 48 KiB L1), a larger row-major op(A)
+//   is read in place too when its k fits one block in place (k <=
+//   kGemmSinglePassMaxK), whatever M. Paired against packing in one binary
+//   (Zen 5, AVX-512; alternating slices, 10-40 per run, in two runs with
+//   the two variants' buffers swapped; the runs' medians, one thread, then
+//   two): 512^3 1.03x and 1.02-1.04x, 1024^3 1.01-1.04x and 1.02-1.04x,
+//   512 x 768 x 768 1.02-1.04x and 1.01-1.02x, 768^3 1.01-1.03x and 1.01x,
+//   2048 x 256 x 768 1.03x and 1.01-1.02x, 4096 x 1024 x 256 1.04-1.05x on
+//   both, 4096 x 768 x 3072 1.01-1.02x and 1.02-1.03x, 2048 x 1024 x 4096
+//   1.01-1.02x and 1.02x, 2048 x 512 x 2048 and 1000^3 1.00-1.01x and
+//   1.01-1.02x; with Highway's AVX2 target on the same core, 512^3, 1024^3
+//   and 512 x 768 x 768 1.02-1.04x on one thread and two. With a longer k
+//   (kGemmKc blocks in place) it lost badly: 2048^3 0.78x, 256 x 2048 x
+//   2048 0.84x, 1024 x 1536 x 1024 0.97x.
+// Transposed, op(A) is always packed. Either way each output is the same
+// FMA chain, so the choice never changes a bit.
 inline constexpr int64_t kGemmInPlaceAFloats = int64_t{1} << 17;
-inline bool GemmPacksA(int64_t m, int64_t k, bool trans_a) { return trans_a || m * k > kGemmInPlaceAFloats; }
 
 // A product takes k in one block up to a limit that grows with the L2
 // (GemmBlockingOf says why): with a 512 KiB L2 a packed A block holds at
@@ -132,10 +147,19 @@ inline int64_t GemmSinglePassAFloats(int64_t l2_bytes) {
 inline int64_t GemmSinglePassMaxK(int64_t l2_bytes) {
   return GemmSinglePassAFloats(l2_bytes) / kGemmSinglePassMinRows;
 }
+inline bool GemmPacksA(int64_t m, int64_t k, bool trans_a, int64_t l2_bytes) {
+  if (trans_a) return true;
+  if (m * k <= kGemmInPlaceAFloats) return false;
+  return l2_bytes < kGemmLargeL2Bytes || k > kGemmSinglePassMaxK;
+}
 
 // This host's L2 per core in bytes, as the C library reports it (read
-// once); 512 KiB where it reports nothing.
+// once); 512 KiB where it reports nothing. GemmF32 plans every product for
+// it (GemmPacksA, GemmBlockingOf). SetGemmL2BytesForTest(bytes) makes it
+// plan for `bytes` instead, and 0 for this host's again, so that tests run
+// the rules of both L2 sizes on any host.
 int64_t GemmL2Bytes();
+void SetGemmL2BytesForTest(int64_t bytes);
 
 // The largest packed A block, mc x kc floats, is each thread's packing
 // buffer: kGemmMc x kGemmLongKc (288 KiB), or a one-block product's on a
@@ -188,7 +212,7 @@ struct GemmBlocking {
 };
 inline GemmBlocking GemmBlockingOf(int64_t m, int64_t k, bool trans_a, int64_t l2_bytes) {
   if (k <= kGemmKc) return GemmBlocking{};
-  if (!GemmPacksA(m, k, trans_a)) return GemmBlocking{kGemmMc, k <= kGemmSinglePassMaxK ? k : kGemmKc};
+  if (!GemmPacksA(m, k, trans_a, l2_bytes)) return GemmBlocking{kGemmMc, k <= kGemmSinglePassMaxK ? k : kGemmKc};
   if (k > GemmSinglePassMaxK(l2_bytes)) return GemmBlocking{kGemmMc, kGemmLongKc};
   const int64_t mc = GemmSinglePassAFloats(l2_bytes) / k / kGemmMaxTileRows * kGemmMaxTileRows;
   return GemmBlocking{mc < kGemmMc ? mc : kGemmMc, k};
@@ -383,7 +407,7 @@ inline bool GemmSplitsRowsAmongThreads(const GemmTaskGrid& g, int64_t m, int64_t
 inline GemmTaskGrid GemmTaskGridOf(int64_t m, int64_t n, int64_t k, bool trans_a, int64_t panel_width, int threads,
                                    int64_t l2_bytes, bool y_lines_aligned) {
   GemmTaskGrid g;
-  g.pack_a = GemmPacksA(m, k, trans_a);
+  g.pack_a = GemmPacksA(m, k, trans_a, l2_bytes);
   g.blocking = GemmBlockingOf(m, k, trans_a, l2_bytes);
   g.row_blocks = GemmRowBlocksOf(m, g.blocking.mc, g.pack_a, threads);
   g.panels = (n + panel_width - 1) / panel_width;

@@ -200,8 +200,19 @@ void ExpectLeadingRowsBitwiseEqual(int64_t m_all, int64_t k, int64_t n, std::ini
   }
 }
 
-// L2 sizes per core: the blocking has one rule below 1 MiB and one from it.
+// L2 sizes per core: the blocking and the choice to pack A have one rule
+// below 1 MiB and one from it.
 constexpr int64_t kSmallL2 = 512 * 1024, kLargeL2 = 1024 * 1024;
+
+// GemmF32 plans its products for `l2_bytes` of L2 while this lives, and for
+// this host's L2 after, so a test runs the rule it names on any host.
+class ScopedGemmL2 {
+ public:
+  explicit ScopedGemmL2(int64_t l2_bytes) { ops::SetGemmL2BytesForTest(l2_bytes); }
+  ~ScopedGemmL2() { ops::SetGemmL2BytesForTest(0); }
+  ScopedGemmL2(const ScopedGemmL2&) = delete;
+  ScopedGemmL2& operator=(const ScopedGemmL2&) = delete;
+};
 
 // Tasks of one product for a panel width and a thread count (512 KiB L2).
 int64_t TaskCount(int64_t m, int64_t n, int64_t k, int64_t panel_width, int threads) {
@@ -218,12 +229,18 @@ TEST(GemmTest, TaskGridFollowsTheThreadCount) {
   EXPECT_EQ(TaskCount(2048, 2048, 2048, 32, 1), 15);
   EXPECT_EQ(ops::GemmTaskGridOf(2048, 2048, 2048, false, 32, 2, kSmallL2, true).panels_per_task, 64);
   EXPECT_EQ(TaskCount(2048, 2048, 2048, 32, 2), 16);
-  // 1024^3 on a large L2: 11 row blocks of 96 rows on one thread, 12 on
-  // two or three (the next multiple of the thread count; each block whole
-  // tiles).
-  EXPECT_EQ(ops::GemmTaskGridOf(1024, 1024, 1024, false, 32, 1, kLargeL2, true).row_blocks, 11);
-  EXPECT_EQ(ops::GemmTaskGridOf(1024, 1024, 1024, false, 32, 2, kLargeL2, true).row_blocks, 12);
-  EXPECT_EQ(ops::GemmTaskGridOf(1024, 1024, 1024, false, 32, 3, kLargeL2, true).row_blocks, 12);
+  // 1024^3 with A transposed (so packed) on a large L2: 11 row blocks of
+  // 96 rows on one thread, 12 on two or three (the next multiple of the
+  // thread count; each block whole tiles). Not transposed, it reads A in
+  // place there, in 8 blocks of 128 rows at any thread count.
+  EXPECT_EQ(ops::GemmTaskGridOf(1024, 1024, 1024, true, 32, 1, kLargeL2, true).row_blocks, 11);
+  EXPECT_EQ(ops::GemmTaskGridOf(1024, 1024, 1024, true, 32, 2, kLargeL2, true).row_blocks, 12);
+  EXPECT_EQ(ops::GemmTaskGridOf(1024, 1024, 1024, true, 32, 3, kLargeL2, true).row_blocks, 12);
+  for (int threads : {1, 2, 3}) {
+    const ops::GemmTaskGrid in_place = ops::GemmTaskGridOf(1024, 1024, 1024, false, 32, threads, kLargeL2, true);
+    EXPECT_FALSE(in_place.pack_a) << threads;
+    EXPECT_EQ(in_place.row_blocks, 8) << threads;
+  }
   // Never more row blocks than 12-row tiles: 12 rows stay one block.
   EXPECT_EQ(ops::GemmTaskGridOf(12, 768, 16384, false, 32, 2, kSmallL2, true).row_blocks, 1);
   // A read in place keeps its blocks: 128 x 768 (in place) is one block.
@@ -420,11 +437,14 @@ TEST(GemmTest, RowsAreDealtEvenlyToEveryRunOfBlocks) {
 }
 
 TEST(GemmTest, SplitsForDifferentThreadCountsGiveTheSameBits) {
-  // 301 x 517 x 1000 packs A: with AVX2's or AVX-512's panels one or two
-  // threads take one task per row block (4 blocks) and three take 6 row
-  // blocks (GemmRowBlocksOf), their tiles dealt out differently. Every task
-  // computes its outputs whole, so the bits do not change.
+  // 301 x 517 x 1000 packs A on a 512 KiB L2: with AVX2's or AVX-512's
+  // panels one or two threads take one task per row block (4 blocks) and
+  // three take 6 row blocks (GemmRowBlocksOf), their tiles dealt out
+  // differently. Every task computes its outputs whole, so the bits do not
+  // change.
   constexpr int64_t kM = 301, kK = 517, kN = 1000;
+  ASSERT_TRUE(ops::GemmPacksA(kM, kK, false, kSmallL2));
+  const ScopedGemmL2 small_l2(kSmallL2);
   ForEachTarget([&](const char* target) {
     const int64_t width = ops::GemmF32PanelWidth();
     // (SCALAR's 2-float panels give 32 tasks at any of these counts.)
@@ -468,8 +488,10 @@ TEST(GemmTest, SplitsForDifferentThreadCountsGiveTheSameBits) {
 }
 
 TEST(GemmTest, PackedAndInPlaceAGiveTheSameBits) {
-  // A row-major A above kGemmInPlaceAFloats is packed; one below it is read
-  // in place. Both paths, with row tails past whole 6-row tiles and row
+  // On a 512 KiB L2, a row-major A above kGemmInPlaceAFloats is packed and
+  // one below it is read in place (on a larger L2 both are read in place,
+  // up to k = kGemmSinglePassMaxK; OneInnerBlockAndKcBlocksGiveTheSameBits
+  // packs past it). Both paths, with row tails past whole 6-row tiles and row
   // blocks, several k blocks and a column tail, match the reference, and
   // the first 11 or 32 rows of the packed product equal the in-place
   // product of those rows alone bit for bit: each output is the same FMA
@@ -486,6 +508,14 @@ TEST(GemmTest, PackedAndInPlaceAGiveTheSameBits) {
   static_assert(kM * kK > ops::kGemmInPlaceAFloats, "the large case must pack A");
   constexpr int64_t kFew = 32;
   static_assert(kFew * kK <= ops::kGemmInPlaceAFloats, "the small cases must read A in place");
+  ASSERT_TRUE(ops::GemmPacksA(kM, kK, false, kSmallL2));
+  ASSERT_FALSE(ops::GemmPacksA(kFew, kK, false, kSmallL2));
+  EXPECT_FALSE(ops::GemmPacksA(kM, kK, false, kLargeL2));
+  EXPECT_FALSE(ops::GemmPacksA(4096, ops::kGemmSinglePassMaxK, false, kLargeL2));
+  EXPECT_TRUE(ops::GemmPacksA(kM, ops::kGemmSinglePassMaxK + 1, false, kLargeL2));
+  EXPECT_FALSE(ops::GemmPacksA(kFew, ops::kGemmSinglePassMaxK + 1, false, kLargeL2));
+  EXPECT_TRUE(ops::GemmPacksA(4, 4, true, kLargeL2));
+  const ScopedGemmL2 small_l2(kSmallL2);
   ForEachTarget([&](const char* target) {
     CheckGemm(GemmCase{kM, kK, kN, false, false, {kN}, true, 1.0f, 1.0f, true}, 902, target);
     CheckGemm(GemmCase{7, kK, kN, false, true, {kN}, true, 1.0f, 1.0f, true}, 903, target);
@@ -503,22 +533,23 @@ TEST(GemmTest, PackedAndInPlaceAGiveTheSameBits) {
 TEST(GemmTest, OneInnerBlockAndKcBlocksGiveTheSameBits) {
   // A packed product with k <= GemmSinglePassMaxK (1024 with a 512 KiB L2,
   // 2048 with 1 MiB) runs in one k block of fewer rows, and above it in
-  // kGemmLongKc blocks; A read in place (a few rows) takes one block up to
+  // kGemmLongKc blocks; A read in place (a few rows, or on a large L2 any
+  // number up to k = kGemmSinglePassMaxK) takes one block up to
   // kGemmSinglePassMaxK on any L2 and walks a larger k in kGemmKc blocks.
   // Every output is the same FMA chain either way, so the first rows of the
-  // packed product equal the in-place product of those rows alone, bit for
-  // bit (n = 45 ends in a partial panel, whose running sum goes through a
-  // stack row between blocks). The products run with this host's L2; the
-  // cases cover one block and several on either rule.
+  // product equal the in-place product of those rows alone, bit for bit (n
+  // = 45 ends in a partial panel, whose running sum goes through a stack
+  // row between blocks). The products run as on either L2; the cases cover
+  // one block and several on either rule.
   struct Blocked {
     int64_t m, k;
     ops::GemmBlocking small_l2, large_l2;
   };
   constexpr int64_t kMax = ops::kGemmSinglePassMaxK, kLong = ops::kGemmLongKc, kMc = ops::kGemmMc;
   const Blocked cases[] = {
-      {450, 300, {144, 300}, {144, 300}},                    // one block, mc capped
-      {200, 700, {60, 700}, {132, 700}},                     // one block, 60 (132) rows
-      {130, kMax, {48, kMax}, {96, kMax}},                   // the largest one block on a small L2
+      {450, 300, {144, 300}, {kMc, 300}},                    // one block, mc capped (in place)
+      {200, 700, {60, 700}, {kMc, 700}},                     // one block, 60 rows (in place)
+      {130, kMax, {48, kMax}, {kMc, kMax}},                  // the largest one block on a small L2
       {130, kMax + 1, {kMc, kLong}, {84, kMax + 1}},         // kGemmLongKc blocks on a small L2
       {150, 3 * kLong + 7, {kMc, kLong}, {60, 3 * kLong + 7}},  // 2 row blocks, short last k block
       {70, 2 * kMax, {kMc, kLong}, {48, 2 * kMax}},          // the largest one block on a large L2
@@ -528,9 +559,11 @@ TEST(GemmTest, OneInnerBlockAndKcBlocksGiveTheSameBits) {
   EXPECT_EQ(ops::GemmSinglePassMaxK(kSmallL2), kMax);
   EXPECT_EQ(ops::GemmSinglePassMaxK(kLargeL2), 2 * kMax);
   for (const Blocked& c : cases) {
-    ASSERT_TRUE(ops::GemmPacksA(c.m, c.k, false)) << c.k;
-    ASSERT_FALSE(ops::GemmPacksA(kFew, c.k, false)) << c.k;
     for (const auto& [l2, want] : {std::pair{kSmallL2, c.small_l2}, std::pair{kLargeL2, c.large_l2}}) {
+      // A large L2 reads any A in place up to kGemmSinglePassMaxK, a small
+      // one only up to kGemmInPlaceAFloats.
+      ASSERT_EQ(ops::GemmPacksA(c.m, c.k, false, l2), l2 == kSmallL2 || c.k > kMax) << c.k << " " << l2;
+      ASSERT_FALSE(ops::GemmPacksA(kFew, c.k, false, l2)) << c.k << " " << l2;
       const ops::GemmBlocking blocking = ops::GemmBlockingOf(c.m, c.k, false, l2);
       EXPECT_EQ(blocking.mc, want.mc) << c.k << " " << l2;
       EXPECT_EQ(blocking.kc, want.kc) << c.k << " " << l2;
@@ -538,13 +571,16 @@ TEST(GemmTest, OneInnerBlockAndKcBlocksGiveTheSameBits) {
       EXPECT_EQ(ops::GemmBlockingOf(kFew, c.k, false, l2).kc, c.k <= kMax ? c.k : ops::kGemmKc) << c.k;
     }
   }
-  ForEachTarget([&](const char* target) {
-    for (const Blocked& c : cases) {
-      CheckGemm(GemmCase{c.m, c.k, kN, false, false, {kN}, true, 1.0f, 1.0f, true}, 910 + c.k, target);
-      CheckGemm(GemmCase{c.m, c.k, kN, true, false, {}, false, 0.5f, 0.0f, true}, 911 + c.k, target);
-      ExpectLeadingRowsBitwiseEqual(c.m, c.k, kN, {kFew}, static_cast<uint32_t>(912 + c.k), target);
-    }
-  });
+  for (const int64_t l2 : {kSmallL2, kLargeL2}) {
+    const ScopedGemmL2 scoped(l2);
+    ForEachTarget([&](const char* target) {
+      for (const Blocked& c : cases) {
+        CheckGemm(GemmCase{c.m, c.k, kN, false, false, {kN}, true, 1.0f, 1.0f, true}, 910 + c.k, target);
+        CheckGemm(GemmCase{c.m, c.k, kN, true, false, {}, false, 0.5f, 0.0f, true}, 911 + c.k, target);
+        ExpectLeadingRowsBitwiseEqual(c.m, c.k, kN, {kFew}, static_cast<uint32_t>(912 + c.k), target);
+      }
+    });
+  }
 }
 
 TEST(GemmTest, EmptyInnerDimensionGivesBetaTimesC) {
@@ -789,19 +825,20 @@ TEST(GemmF32Test, StridedOperandsAndPanelWidthCheck) {
 
 TEST(GemmF32Test, FusedActivationEpilogues) {
   // Each activation is applied once, after alpha and beta * C, on three
-  // products: A read in place in one k block and A packed in one block,
-  // whose full 12-row tiles against pairs of full panels run
-  // GemmTwoPanelKernel on AVX-512 (M = 29 and 301 leave a partial tile, N
-  // = 77 two full panels and a partial one), and A read in place across
+  // products: A read in place in one k block and A packed in one block (as
+  // on a 512 KiB L2), whose full 12-row tiles against pairs of full panels
+  // run GemmTwoPanelKernel on AVX-512 (M = 29 and 301 leave a partial tile,
+  // N = 77 two full panels and a partial one), and A read in place across
   // several k blocks (k > kGemmSinglePassMaxK), which runs the 12-row
   // kernel throughout.
+  const ScopedGemmL2 small_l2(kSmallL2);
   struct Product {
     int64_t m, k, n;
   };
   for (const Product& shape : {Product{29, 2 * ops::kGemmKc + 37, 77}, Product{301, 449, 77},
                                Product{29, ops::kGemmSinglePassMaxK + 37, 45}}) {
     const int64_t m = shape.m, k = shape.k, n = shape.n;
-    ASSERT_EQ(ops::GemmPacksA(m, k, false), m == 301);
+    ASSERT_EQ(ops::GemmPacksA(m, k, false, kSmallL2), m == 301);
     OwnedTensor a = RandomF32({m, k}, 11);
     OwnedTensor b = RandomF32({k, n}, 12);
     OwnedTensor c = RandomF32({n}, 13);
