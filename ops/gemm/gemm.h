@@ -122,7 +122,11 @@ inline constexpr int64_t kGemmMaxTileRows = 12;
 //   1.01-1.02x; with Highway's AVX2 target on the same core, 512^3, 1024^3
 //   and 512 x 768 x 768 1.02-1.04x on one thread and two. With a longer k
 //   (kGemmKc blocks in place) it lost badly: 2048^3 0.78x, 256 x 2048 x
-//   2048 0.84x, 1024 x 1536 x 1024 0.97x.
+//   2048 0.84x, 1024 x 1536 x 1024 0.97x. The Zen 5 measurements of
+//   packed products with k <= 1024 further down (GemmBlockingOf,
+//   GemmPanelsPerTask, GemmRowBlocksOf: 512^3, 1024^3, 512 x 768 x 768)
+//   were taken before this rule; on such a host those rules now serve a
+//   transposed A, and k > 1024.
 // Transposed, op(A) is always packed. Either way each output is the same
 // FMA chain, so the choice never changes a bit.
 inline constexpr int64_t kGemmInPlaceAFloats = int64_t{1} << 17;
